@@ -68,4 +68,3 @@ func alignedBuf(n int) []byte {
 // KVM_SET_USER_MEMORY_REGION. Safety: b is an mmap'd region that stays
 // mapped for the life of the VM (the Go GC never moves or frees it).
 func hostAddr(b []byte) uint64 { return uint64(uintptr(unsafe.Pointer(&b[0]))) }
-

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/embervm/ember/vmm"
+)
+
+// vmFlags are the flags that describe a VM, shared by run and start.
+type vmFlags struct {
+	kernel, initrd, cmdline, memory, console string
+	cpus                                     int
+}
+
+func addVMFlags(fs *pflag.FlagSet) *vmFlags {
+	f := &vmFlags{}
+	fs.StringVar(&f.kernel, "kernel", "", "guest kernel: a bzImage (Linux 64-bit boot protocol) or an ELF vmlinux (PVH)")
+	fs.StringVar(&f.initrd, "initrd", "", "initramfs image")
+	fs.StringVar(&f.cmdline, "cmdline", "", "kernel command line, appended to: "+vmm.DefaultCmdline)
+	fs.StringVar(&f.memory, "memory", "256M", "guest memory (K, M, G suffixes; a bare number is MiB)")
+	fs.IntVar(&f.cpus, "cpus", 1, "number of vCPUs")
+	fs.StringVar(&f.console, "console", "stdio", "serial console: stdio, none, or file:PATH")
+	return f
+}
+
+func (f *vmFlags) config() (vmm.Config, error) {
+	mem, err := vmm.ParseSize(f.memory)
+	if err != nil {
+		return vmm.Config{}, fmt.Errorf("--memory: %w", err)
+	}
+	cfg := vmm.Config{Kernel: f.kernel, Initrd: f.initrd, Cmdline: f.cmdline, Memory: mem, CPUs: f.cpus}
+	if _, err := parseConsole(f.console); err != nil {
+		return vmm.Config{}, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// consoleSpec is a parsed --console value.
+type consoleSpec struct {
+	kind string // "stdio", "none" or "file"
+	path string
+}
+
+func parseConsole(s string) (consoleSpec, error) {
+	switch {
+	case s == "stdio" || s == "none":
+		return consoleSpec{kind: s}, nil
+	case strings.HasPrefix(s, "file:") && len(s) > len("file:"):
+		return consoleSpec{kind: "file", path: s[len("file:"):]}, nil
+	}
+	return consoleSpec{}, fmt.Errorf("--console %q: use stdio, none or file:PATH", s)
+}
+
+// parseFlags parses args, printing usage on --help.
+func parseFlags(fs *pflag.FlagSet, args []string) error {
+	fs.SortFlags = false
+	if err := fs.Parse(args); err != nil {
+		if err == pflag.ErrHelp {
+			return exitError{0}
+		}
+		return exitError{2}
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+	}
+	return nil
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/embervm/ember/vmm/kvm"
+)
+
+func probeCmd(args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("probe takes no arguments")
+	}
+	sys, err := kvm.Open()
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	v, err := sys.APIVersion()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s: KVM API version %d\n", kvm.DevicePath, v)
+	hw, flag, err := kvm.HardwareBacked()
+	if err != nil {
+		return fmt.Errorf("read /proc/cpuinfo: %w", err)
+	}
+	mods := kvmModules()
+	if hw {
+		fmt.Printf("acceleration: hardware (%s; modules: %s)\n", flag, mods)
+	} else {
+		fmt.Printf("acceleration: emulated (no vmx/svm CPU flag; modules: %s)\n", mods)
+		fmt.Println("  KVM here emulates guest instructions in software (about 1 µs each): tiny test")
+		fmt.Println("  guests run, but a Linux guest cannot boot in reasonable time. Boot real guests")
+		fmt.Println("  inside the nested test host: scripts/testhost run -- bin/ember run ...")
+	}
+	fmt.Printf("max vcpus per VM: %d (recommended %d)\n", sys.CheckExtension(kvm.CapMaxVCPUs), sys.CheckExtension(kvm.CapNrVCPUs))
+	fmt.Printf("memory slots: %d\n", sys.CheckExtension(kvm.CapNrMemslots))
+	missing := 0
+	fmt.Println("capabilities:")
+	for _, c := range probeCaps {
+		ok := sys.CheckExtension(c.cap) != 0
+		mark := "yes"
+		if !ok {
+			mark = "no"
+			if c.required {
+				mark = "NO (required)"
+				missing++
+			}
+		}
+		fmt.Printf("  %-22s %s\n", c.name, mark)
+	}
+	if missing > 0 {
+		return fmt.Errorf("%s lacks %d capabilities ember requires", kvm.DevicePath, missing)
+	}
+	return nil
+}
+
+var probeCaps = []struct {
+	cap      int
+	name     string
+	required bool
+}{
+	{kvm.CapIRQChip, "irqchip", true},
+	{kvm.CapPIT2, "pit2", true},
+	{kvm.CapUserMemory, "user-memory", true},
+	{kvm.CapSetTSSAddr, "set-tss-addr", true},
+	{kvm.CapExtCPUID, "supported-cpuid", true},
+	{kvm.CapIRQFD, "irqfd", true},
+	{kvm.CapIOEventFD, "ioeventfd", true},
+	{kvm.CapImmediateExit, "immediate-exit", true},
+	{kvm.CapTSCDeadlineTimer, "tsc-deadline-timer", false},
+	{kvm.CapAdjustClock, "adjust-clock", false},
+	{kvm.CapKVMClockCtrl, "kvmclock-ctrl", false},
+	{kvm.CapVCPUEvents, "vcpu-events", false},
+	{kvm.CapXSave, "xsave", false},
+	{kvm.CapXCRs, "xcrs", false},
+	{kvm.CapMPState, "mp-state", false},
+}
+
+// kvmModules lists the loaded kernel modules whose names start with kvm.
+func kvmModules() string {
+	ents, err := os.ReadDir("/sys/module")
+	if err != nil {
+		return "unknown"
+	}
+	var names []string
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "kvm") {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) == 0 {
+		return "none listed"
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/pflag"
+
+	"github.com/embervm/ember/vmm"
+)
+
+func runCmd(args []string) error {
+	fs := pflag.NewFlagSet("ember run", pflag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: ember run --kernel PATH [--initrd PATH] [FLAGS]\n\n"+
+			"Boots a VM in the foreground. With --console stdio on a terminal, the terminal is\n"+
+			"in raw mode and goes to the guest; type Ctrl-A x to stop the VM (Ctrl-A Ctrl-A\n"+
+			"sends a Ctrl-A). Exits 0 when the guest powers off or reboots.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	vf := addVMFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := vf.config()
+	if err != nil {
+		return err
+	}
+	spec, _ := parseConsole(vf.console)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cio := vmm.IO{Log: os.Stderr}
+	var term *terminal
+	switch spec.kind {
+	case "none":
+		cio.ConsoleOut = io.Discard
+	case "file":
+		f, err := os.OpenFile(spec.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			return fmt.Errorf("--console file:%s: %w", spec.path, err)
+		}
+		defer f.Close()
+		cio.ConsoleOut = f
+	case "stdio":
+		cio.ConsoleOut = os.Stdout
+		cio.ConsoleIn = os.Stdin
+		if isTerminal(os.Stdin) {
+			t, err := makeRaw(os.Stdin)
+			if err != nil {
+				return err
+			}
+			term = t
+			defer term.restore()
+			cio.ConsoleIn = newEscapeReader(os.Stdin, cancel)
+			cio.Log = crlfWriter{os.Stderr}
+		}
+	}
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
+	v, err := vmm.New(cfg, cio)
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	reason, err := v.Run(ctx)
+	if term != nil {
+		term.restore()
+	}
+	if err != nil {
+		return err
+	}
+	if reason == vmm.ExitStopped {
+		fmt.Fprintln(os.Stderr, "ember: VM stopped")
+	}
+	return nil
+}

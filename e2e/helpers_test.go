@@ -1,0 +1,122 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// root is the repository root: the first parent of the working directory
+// holding go.mod.
+var root = func() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	for d := dir; d != "/"; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+	}
+	panic("e2e: run from inside the ember repository")
+}()
+
+func path(rel string) string { return filepath.Join(root, rel) }
+
+// need fails the test when a file it needs is missing, saying how to make it.
+func need(t *testing.T, rels ...string) {
+	t.Helper()
+	for _, rel := range rels {
+		if _, err := os.Stat(path(rel)); err != nil {
+			t.Fatalf("%s is missing: run 'make build images' first", rel)
+		}
+	}
+}
+
+// bootTimeout bounds one guest boot. Inside the nested test host a boot
+// takes tens of seconds.
+const bootTimeout = 4 * time.Minute
+
+// lockedBuffer collects a process's output while the test reads it.
+type lockedBuffer struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	start time.Time
+	marks map[string]time.Duration // first time each watched string appeared
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n, err := b.buf.Write(p)
+	for m, at := range b.marks {
+		if at == 0 && bytes.Contains(b.buf.Bytes(), []byte(m)) {
+			b.marks[m] = time.Since(b.start)
+		}
+	}
+	return n, err
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *lockedBuffer) mark(s string) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.marks[s]
+}
+
+// result is a finished ember run.
+type result struct {
+	out      string
+	exitCode int
+	ready    time.Duration // from process start to "ember-guest: ready"
+	wall     time.Duration
+}
+
+// ember runs bin/ember with args (stdin /dev/null) and waits for it,
+// killing it after bootTimeout.
+func ember(t *testing.T, args ...string) result {
+	t.Helper()
+	need(t, "bin/ember")
+	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path("bin/ember"), args...)
+	cmd.Dir = root
+	out := &lockedBuffer{start: time.Now(), marks: map[string]time.Duration{"ember-guest: ready": 0}}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.WaitDelay = 5 * time.Second
+	err := cmd.Run()
+	res := result{out: out.String(), exitCode: cmd.ProcessState.ExitCode(), ready: out.mark("ember-guest: ready"), wall: time.Since(out.start)}
+	if ctx.Err() != nil {
+		t.Fatalf("ember %s: still running after %v (killed); output:\n%s", strings.Join(args, " "), bootTimeout, res.out)
+	}
+	if err != nil && res.exitCode < 0 {
+		t.Fatalf("ember %s: %v", strings.Join(args, " "), err)
+	}
+	return res
+}
+
+// hasLine reports whether out has a line equal to want (ignoring \r).
+func hasLine(out, want string) bool {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.TrimRight(l, "\r") == want {
+			return true
+		}
+	}
+	return false
+}
+
+func cmdline(cmd string) string { return fmt.Sprintf("ember.cmd=%q", cmd) }

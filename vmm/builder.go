@@ -1,0 +1,196 @@
+package vmm
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/embervm/ember/boot"
+	"github.com/embervm/ember/devices/i8042"
+	"github.com/embervm/ember/devices/serial"
+	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/vmm/kvm"
+)
+
+// Fixed guest-physical and port addresses of the machine.
+const (
+	tssAddr         = 0xfffbd000 // 3 pages for Intel VMX's real-mode TSS
+	identityMapAddr = 0xfffbc000 // 1 page for Intel VMX's identity map
+	com1Port        = 0x3f8
+	com1IRQ         = 4
+	i8042DataPort   = 0x60
+	i8042CmdPort    = 0x64
+	postPort        = 0x80 // POST/io_delay port: writes are ignored
+)
+
+// IO connects a VM to the outside world.
+type IO struct {
+	ConsoleOut io.Writer // serial output (io.Discard for none)
+	ConsoleIn  io.Reader // serial input, or nil
+	Log        io.Writer // VMM diagnostics (one line each), or nil
+}
+
+// requiredCaps are the KVM capabilities ember cannot work without.
+var requiredCaps = []struct {
+	cap  int
+	name string
+}{
+	{kvm.CapIRQChip, "in-kernel irqchip"},
+	{kvm.CapUserMemory, "user memory regions"},
+	{kvm.CapSetTSSAddr, "KVM_SET_TSS_ADDR"},
+	{kvm.CapExtCPUID, "KVM_GET_SUPPORTED_CPUID"},
+	{kvm.CapPIT2, "in-kernel PIT"},
+	{kvm.CapIRQFD, "irqfd"},
+	{kvm.CapIOEventFD, "ioeventfd"},
+	{kvm.CapImmediateExit, "immediate_exit"},
+}
+
+// New builds a VM from cfg, ready to Run. It validates cfg first, so a
+// user's mistake fails before /dev/kvm is touched.
+func New(cfg Config, io IO) (_ *VM, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	v := &VM{cfg: cfg, log: io.Log, input: io.ConsoleIn}
+	defer func() {
+		if err != nil {
+			v.Close()
+		}
+	}()
+	steps := []struct {
+		name string
+		fn   func() error
+	}{
+		{"open KVM", v.openKVM},
+		{"create VM", v.createVM},
+		{"guest memory", v.attachMemory},
+		{"devices", func() error { return v.attachLegacyDevices(io.ConsoleOut) }},
+		{"vCPUs", v.createVCPUs},
+	}
+	for _, s := range steps {
+		if err := s.fn(); err != nil {
+			return nil, err
+		}
+	}
+	entry, err := boot.Load(v.mem, boot.Config{
+		Kernel: cfg.Kernel, Initrd: cfg.Initrd, Cmdline: cfg.FullCmdline(), CPUs: cfg.CPUs,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := setBootRegisters(v.vcpus[0].VCPU, entry); err != nil {
+		return nil, fmt.Errorf("boot vcpu registers: %w", err)
+	}
+	return v, nil
+}
+
+func (v *VM) openKVM() error {
+	sys, err := kvm.Open()
+	if err != nil {
+		return err
+	}
+	v.sys = sys
+	for _, c := range requiredCaps {
+		if sys.CheckExtension(c.cap) == 0 {
+			return fmt.Errorf("%s lacks %s (KVM capability %d), which ember needs", kvm.DevicePath, c.name, c.cap)
+		}
+	}
+	if max := sys.CheckExtension(kvm.CapMaxVCPUs); max > 0 && v.cfg.CPUs > max {
+		return fmt.Errorf("cpus %d: this host's KVM allows at most %d vCPUs per VM", v.cfg.CPUs, max)
+	}
+	return nil
+}
+
+func (v *VM) createVM() error {
+	vm, err := v.sys.CreateVM()
+	if err != nil {
+		return err
+	}
+	v.vm = vm
+	if err := vm.SetTSSAddr(tssAddr); err != nil {
+		return err
+	}
+	if err := vm.SetIdentityMapAddr(identityMapAddr); err != nil {
+		return err
+	}
+	if err := vm.CreateIRQChip(); err != nil {
+		return err
+	}
+	return vm.CreatePIT2()
+}
+
+func (v *VM) attachMemory() error {
+	mem, err := guestmem.New(v.cfg.Memory)
+	if err != nil {
+		return err
+	}
+	v.mem = mem
+	for i, r := range mem.Regions() {
+		if err := v.vm.SetUserMemoryRegion(uint32(i), uint64(r.GPA), r.Host); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// attachLegacyDevices adds the PC devices every guest gets: COM1 and the
+// i8042 (whose reset line ends the VM), plus a sink for the POST port.
+func (v *VM) attachLegacyDevices(out io.Writer) error {
+	irq, err := newIRQLine(v.vm, com1IRQ)
+	if err != nil {
+		return err
+	}
+	v.closers = append(v.closers, irq)
+	v.serial = serial.New(out, irq)
+	kbd := i8042.New(func() { v.stop(ExitReset, nil) })
+	for _, d := range []struct {
+		name       string
+		base, size uint64
+		dev        interface {
+			Read(uint64, []byte)
+			Write(uint64, []byte)
+		}
+	}{
+		{"com1", com1Port, 8, v.serial},
+		{"i8042-data", i8042DataPort, 1, kbd.DataPort()},
+		{"i8042-cmd", i8042CmdPort, 1, kbd.CommandPort()},
+		{"post", postPort, 1, sink{}},
+	} {
+		if err := v.pio.Register(d.name, d.base, d.size, d.dev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sink is a device that ignores writes and reads as zero.
+type sink struct{}
+
+func (sink) Read(_ uint64, p []byte) { clear(p) }
+func (sink) Write(uint64, []byte)    {}
+
+func (v *VM) createVCPUs() error {
+	supported, err := v.sys.SupportedCPUID()
+	if err != nil {
+		return err
+	}
+	for i := 0; i < v.cfg.CPUs; i++ {
+		c, err := v.vm.CreateVCPU(i)
+		if err != nil {
+			return err
+		}
+		v.vcpus = append(v.vcpus, &vcpu{VCPU: c})
+		if err := c.SetCPUID(guestCPUID(supported, i, v.cfg.CPUs)); err != nil {
+			return err
+		}
+		if err := c.SetMSRs(bootMSRs()); err != nil {
+			return err
+		}
+		if err := setupFPU(c); err != nil {
+			return err
+		}
+		if err := setupLINTs(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,134 @@
+package vmm
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/embervm/ember/boot"
+)
+
+// Memory limits.
+const (
+	MinMemory     = 32 << 20
+	MaxMemory     = 64 << 30
+	DefaultMemory = 256 << 20
+)
+
+// DefaultCmdline is what ember puts before the user's --cmdline: the
+// serial console, reboot through the keyboard controller (the only reset
+// path our machine has), and an immediate reboot on panic so a crashed
+// guest never lingers.
+const DefaultCmdline = "console=ttyS0 reboot=k panic=-1"
+
+// Config describes one VM. The CLI maps flags onto it; nothing else does.
+type Config struct {
+	Kernel  string // bzImage or ELF vmlinux (PVH)
+	Initrd  string // optional
+	Cmdline string // appended to DefaultCmdline
+	Memory  uint64 // bytes
+	CPUs    int
+}
+
+// Validate checks the config before anything is created, so a user's
+// mistake is reported in one line naming the thing and the fix.
+func (c *Config) Validate() error {
+	if c.Kernel == "" {
+		return errors.New("no kernel: pass --kernel PATH (a bzImage or an ELF vmlinux)")
+	}
+	if err := checkReadable("kernel", c.Kernel); err != nil {
+		return err
+	}
+	if c.Initrd != "" {
+		if err := checkReadable("initrd", c.Initrd); err != nil {
+			return err
+		}
+	}
+	if c.Memory < MinMemory || c.Memory > MaxMemory {
+		return fmt.Errorf("memory %s: must be between %s and %s", FormatSize(c.Memory), FormatSize(MinMemory), FormatSize(MaxMemory))
+	}
+	if c.Memory%(2<<20) != 0 {
+		return fmt.Errorf("memory %s: must be a multiple of 2 MiB", FormatSize(c.Memory))
+	}
+	if c.CPUs < 1 || c.CPUs > boot.MaxCPUs {
+		return fmt.Errorf("cpus %d: must be between 1 and %d", c.CPUs, boot.MaxCPUs)
+	}
+	return nil
+}
+
+// FullCmdline returns the kernel command line the guest gets.
+func (c *Config) FullCmdline() string {
+	if c.Cmdline == "" {
+		return DefaultCmdline
+	}
+	return DefaultCmdline + " " + c.Cmdline
+}
+
+func checkReadable(what, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return fmt.Errorf("%s %s: no such file (run 'make images' to build the default guest images)", what, path)
+		case errors.Is(err, os.ErrPermission):
+			return fmt.Errorf("%s %s: permission denied: make it readable by this user", what, path)
+		}
+		return fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s %s: not a regular file", what, path)
+	}
+	if st.Size() == 0 {
+		return fmt.Errorf("%s %s: file is empty", what, path)
+	}
+	return nil
+}
+
+// ParseSize parses a memory size: a number with an optional K, M, G or T
+// suffix (powers of 1024, optional trailing "iB" or "B"). A bare number is
+// taken as MiB, like QEMU's -m.
+func ParseSize(s string) (uint64, error) {
+	t := strings.TrimSpace(strings.ToUpper(s))
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "B"), "I")
+	mult := uint64(1 << 20)
+	if n := len(t); n > 0 {
+		switch t[n-1] {
+		case 'K':
+			mult, t = 1<<10, t[:n-1]
+		case 'M':
+			mult, t = 1<<20, t[:n-1]
+		case 'G':
+			mult, t = 1<<30, t[:n-1]
+		case 'T':
+			mult, t = 1<<40, t[:n-1]
+		}
+	}
+	v, err := strconv.ParseUint(t, 10, 64)
+	if err != nil || v == 0 {
+		return 0, fmt.Errorf("bad size %q: use a number with a unit, e.g. 256M or 1G", s)
+	}
+	if v > (1<<64-1)/mult {
+		return 0, fmt.Errorf("bad size %q: too large", s)
+	}
+	return v * mult, nil
+}
+
+// FormatSize formats a byte count with the largest exact binary unit.
+func FormatSize(n uint64) string {
+	switch {
+	case n != 0 && n%(1<<30) == 0:
+		return fmt.Sprintf("%dG", n>>30)
+	case n != 0 && n%(1<<20) == 0:
+		return fmt.Sprintf("%dM", n>>20)
+	case n != 0 && n%(1<<10) == 0:
+		return fmt.Sprintf("%dK", n>>10)
+	}
+	return fmt.Sprintf("%dB", n)
+}

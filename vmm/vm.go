@@ -1,0 +1,154 @@
+package vmm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/embervm/ember/devices/bus"
+	"github.com/embervm/ember/devices/serial"
+	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/vmm/kvm"
+)
+
+// ExitReason says why a VM stopped running without an error.
+type ExitReason int
+
+// Exit reasons.
+const (
+	ExitPoweroff ExitReason = iota // the guest powered off
+	ExitReset                      // the guest rebooted (i8042 reset or KVM reset event)
+	ExitStopped                    // the VMM stopped it (Run's context was cancelled)
+)
+
+func (r ExitReason) String() string {
+	return [...]string{"poweroff", "reset", "stopped"}[r]
+}
+
+// VM is a built virtual machine. Build it with New, run it once with Run,
+// then Close it.
+type VM struct {
+	cfg   Config
+	log   io.Writer
+	sys   *kvm.System
+	vm    *kvm.VM
+	mem   *guestmem.Memory
+	vcpus []*vcpu
+	pio   bus.Bus
+	mmio  bus.Bus
+
+	serial  *serial.Device
+	input   io.Reader
+	closers []io.Closer
+
+	stopOnce sync.Once
+	stopping atomic.Bool
+	reason   ExitReason // set once, under stopOnce
+	runErr   error      // set once, under stopOnce
+
+	// Timestamps for boot-time accounting.
+	Created  time.Time    // when New finished
+	firstRun atomic.Int64 // unix nanoseconds of the first KVM_RUN, 0 before
+
+	logOnce [2]sync.Once // first unhandled PIO, MMIO access
+}
+
+type vcpu struct {
+	*kvm.VCPU
+	tid   atomic.Int32 // OS thread running it, for kicks; 0 before it starts
+	exits [kvm.NumExitKinds]atomic.Uint64
+}
+
+// Memory returns the guest memory.
+func (v *VM) Memory() *guestmem.Memory { return v.mem }
+
+// FirstRun returns when the first vCPU first entered the guest (zero if
+// none has yet).
+func (v *VM) FirstRun() time.Time {
+	if n := v.firstRun.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+// Run runs the VM until the guest powers off or resets, a vCPU fails, or
+// ctx is cancelled. A guest that triple-faults or makes KVM fail is an
+// error naming what happened.
+func (v *VM) Run(ctx context.Context) (ExitReason, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if v.input != nil {
+		go v.serial.FeedInput(ctx, v.input) // ends with ctx or the reader
+	}
+	var wg sync.WaitGroup
+	for _, c := range v.vcpus {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v.runVCPU(c)
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		v.stop(ExitStopped, nil)
+		<-done
+	}
+	return v.reason, v.runErr
+}
+
+// stop ends the run with reason or err; the first call wins. Every vCPU is
+// told to leave KVM_RUN: immediate_exit makes the next KVM_RUN return at
+// once, and a signal interrupts one already in the guest.
+func (v *VM) stop(reason ExitReason, err error) {
+	v.stopOnce.Do(func() {
+		v.reason, v.runErr = reason, err
+		v.stopping.Store(true)
+		for _, c := range v.vcpus {
+			c.SetImmediateExit(true)
+		}
+		pid := unix.Getpid()
+		for _, c := range v.vcpus {
+			if tid := c.tid.Load(); tid != 0 {
+				// SIGURG is Go's own preemption signal: the runtime's
+				// handler ignores it, and KVM_RUN returns EINTR.
+				_ = unix.Tgkill(pid, int(tid), unix.SIGURG)
+			}
+		}
+	})
+}
+
+// Close releases the VM's resources. Call it after Run returns.
+func (v *VM) Close() error {
+	var errs []error
+	for _, c := range v.closers {
+		errs = append(errs, c.Close())
+	}
+	for _, c := range v.vcpus {
+		errs = append(errs, c.Close())
+	}
+	if v.vm != nil {
+		errs = append(errs, v.vm.Close())
+	}
+	if v.mem != nil {
+		errs = append(errs, v.mem.Close())
+	}
+	if v.sys != nil {
+		errs = append(errs, v.sys.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func (v *VM) logf(format string, args ...any) {
+	if v.log != nil {
+		fmt.Fprintf(v.log, "ember: "+format+"\n", args...)
+	}
+}
