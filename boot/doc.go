@@ -40,9 +40,9 @@
 //	0x6080               24 x <=128   PVH hvm_memmap_table_entry array
 //	0x7000               4 KiB        boot_params (zero page), bzImage only
 //	0x8000 - 0x8fff      4 KiB        boot stack, RSP = 0x8ff0
-//	0x9000               4 KiB        PML4 (bzImage only)
-//	0xa000               4 KiB        PDPT
-//	0xb000 - 0xefff      16 KiB       4 page directories, 2 MiB pages, [0, 4 GiB)
+//	0x9000               4 KiB        PML4                  } bzImage only: identity
+//	0xa000               4 KiB        PDPT                  } map of [0, 4 GiB) with
+//	0xb000 - 0xefff      16 KiB       4 page directories    } 2 MiB pages
 //	0x20000              <= 64 KiB    command line, NUL-terminated
 //	0x9fc00              <= 1 KiB     MP floating pointer, then configuration table
 //	0x9fc00 - 0xfffff                 reserved in the memory map (EBDA, VGA, BIOS)

@@ -17,7 +17,16 @@ var le = binary.LittleEndian
 // what Load clears.
 func newMem(t testing.TB, size int, fill byte) *guestmem.Memory {
 	t.Helper()
-	b := bytes.Repeat([]byte{fill}, size)
+	b := make([]byte, size)
+	if fill != 0 {
+		b = bytes.Repeat([]byte{fill}, size)
+	}
+	return newMemFrom(t, b)
+}
+
+// newMemFrom wraps b as RAM at GPA 0.
+func newMemFrom(t testing.TB, b []byte) *guestmem.Memory {
+	t.Helper()
 	m, err := guestmem.FromRegions(guestmem.Region{GPA: 0, Host: b})
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/embervm/ember/vmm/guestmem"
 )
@@ -86,6 +87,9 @@ func Load(mem *guestmem.Memory, cfg Config) (*Entry, error) {
 	if cfg.Kernel == "" {
 		return nil, errors.New("boot: no kernel given")
 	}
+	if mem == nil {
+		return nil, errors.New("boot: no guest memory")
+	}
 	lowEnd := lowRAMEnd(mem)
 	if lowEnd < uint64(lowMemNeeded) {
 		return nil, fmt.Errorf("boot: guest memory has %d KiB of RAM at GPA 0: need at least %d KiB",
@@ -96,37 +100,16 @@ func Load(mem *guestmem.Memory, cfg Config) (*Entry, error) {
 		return nil, fmt.Errorf("boot: %w", err)
 	}
 
-	f, size, err := openRegular("kernel", cfg.Kernel)
+	l, err := loadKernel(mem, cfg.Kernel, lowEnd)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	head := make([]byte, headSize)
-	n, err := f.ReadAt(head, 0)
-	if err != nil && err != io.EOF {
-		return nil, fmt.Errorf("kernel %s: %w", cfg.Kernel, err)
-	}
-	head = head[:n]
-
-	var l loader
-	switch {
-	case isBzImage(head):
-		l, err = loadBzImage(mem, f, head, size, lowEnd)
-	case isELF(head):
-		l, err = loadPVH(mem, f)
-	default:
-		err = ErrNotKernel
-	}
-	if errors.Is(err, ErrNoPVHNote) {
-		return nil, fmt.Errorf("kernel %s %w", cfg.Kernel, err)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("kernel %s: %w", cfg.Kernel, err)
-	}
-
 	if uint64(len(cfg.Cmdline)) > l.cmdlineMax {
 		return nil, fmt.Errorf("boot: command line is %d bytes: the kernel accepts at most %d",
 			len(cfg.Cmdline), l.cmdlineMax)
+	}
+	if strings.IndexByte(cfg.Cmdline, 0) >= 0 {
+		return nil, errors.New("boot: command line contains a NUL byte")
 	}
 	if err := writeCmdline(mem, cfg.Cmdline); err != nil {
 		return nil, err
@@ -149,6 +132,38 @@ func Load(mem *guestmem.Memory, cfg Config) (*Entry, error) {
 	}
 	e := l.entry
 	return &e, nil
+}
+
+// loadKernel detects the kernel's format by content and loads it.
+func loadKernel(mem *guestmem.Memory, path string, lowEnd uint64) (loader, error) {
+	f, size, err := openRegular("kernel", path)
+	if err != nil {
+		return loader{}, err
+	}
+	defer f.Close()
+	head := make([]byte, headSize)
+	n, err := f.ReadAt(head, 0)
+	if err != nil && err != io.EOF {
+		return loader{}, fmt.Errorf("kernel %s: %w", path, err)
+	}
+	head = head[:n]
+
+	var l loader
+	switch {
+	case isBzImage(head):
+		l, err = loadBzImage(mem, f, head, size, lowEnd)
+	case isELF(head):
+		l, err = loadPVH(mem, f)
+	default:
+		err = ErrNotKernel
+	}
+	if errors.Is(err, ErrNoPVHNote) {
+		return loader{}, fmt.Errorf("kernel %s %w", path, err)
+	}
+	if err != nil {
+		return loader{}, fmt.Errorf("kernel %s: %w", path, err)
+	}
+	return l, nil
 }
 
 // loader is a loaded kernel: its limits for the command line and initrd,

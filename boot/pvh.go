@@ -21,6 +21,7 @@ const (
 	memmapEntrySize       = 24         // struct hvm_memmap_table_entry
 
 	maxNoteBytes  = 1 << 20 // the most note data read from one segment or section
+	maxLoadProgs  = 64      // the most PT_LOAD segments accepted (vmlinux has a handful)
 	pvhCmdlineMax = 2047    // Linux COMMAND_LINE_SIZE (2048) less the NUL
 )
 
@@ -59,9 +60,13 @@ func parsePVH(mem *guestmem.Memory, r io.ReaderAt) (k *pvhKernel, err error) {
 	}
 	k = &pvhKernel{file: f, entry: entry}
 	inSegment := false
+	loads := 0
 	for i, p := range f.Progs {
 		if p.Type != elf.PT_LOAD || p.Memsz == 0 {
 			continue
+		}
+		if loads++; loads > maxLoadProgs {
+			return nil, fmt.Errorf("more than %d PT_LOAD segments", maxLoadProgs)
 		}
 		end, err := checkSegment(mem, p)
 		if err != nil {
