@@ -109,12 +109,14 @@ func (r *run) loop() {
 			r.failed(fmt.Errorf("worker: epoll_wait: %w", err))
 			return
 		}
-		for _, ev := range events[:n] {
-			i := int(ev.Fd)
-			if i == len(r.sources) {
-				return // stop requested
+		ready := events[:n]
+		for _, ev := range ready {
+			if int(ev.Fd) == len(r.sources) {
+				return // stop requested: run no more handlers
 			}
-			if err := r.sources[i].Handle(); err != nil {
+		}
+		for _, ev := range ready {
+			if err := r.sources[ev.Fd].Handle(); err != nil {
 				r.failed(err)
 				return
 			}

@@ -150,7 +150,7 @@ func (q *Queue) walk(mem *guestmem.Memory, head uint16) ([]Segment, error) {
 	}
 	table, count := q.desc, uint32(q.size) // the table being walked
 	inIndirect := false
-	var segs []Segment
+	segs := make([]Segment, 0, 4) // one allocation for the usual short chains
 	var total uint64
 	for i := head; ; {
 		d, err := readDesc(mem, table, i)

@@ -271,6 +271,9 @@ func (d *Driver) AvailEvent() (uint16, error) {
 func (d *Driver) UsedIdx() (uint16, error) { return d.Mem.LoadUint16(d.UsedRing + 2) }
 
 // Used returns the used elements the device added since the last call.
+// Like a Linux driver re-enabling callbacks (virtqueue_enable_cb), it then
+// sets used_event to the next used index it expects, so that with
+// VIRTIO_F_EVENT_IDX the device interrupts for the next buffer.
 func (d *Driver) Used() ([]UsedElem, error) {
 	idx, err := d.UsedIdx()
 	if err != nil {
@@ -284,7 +287,7 @@ func (d *Driver) Used() ([]UsedElem, error) {
 		}
 		out = append(out, UsedElem{ID: binary.LittleEndian.Uint32(b), Len: binary.LittleEndian.Uint32(b[4:])})
 	}
-	return out, nil
+	return out, d.SetUsedEvent(d.usedSeen)
 }
 
 // Bytes returns a copy of a placed buffer's contents.

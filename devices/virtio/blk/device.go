@@ -1,0 +1,222 @@
+package blk
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/embervm/ember/devices/virtio"
+	"github.com/embervm/ember/devices/virtio/queue"
+	"github.com/embervm/ember/vmm/guestmem"
+)
+
+// Feature bits (§5.2.3).
+const (
+	featureSegMax  = 1 << 2 // VIRTIO_BLK_F_SEG_MAX: seg_max is valid
+	featureRO      = 1 << 5 // VIRTIO_BLK_F_RO: the disk is read-only
+	featureBlkSize = 1 << 6 // VIRTIO_BLK_F_BLK_SIZE: blk_size is valid
+	featureFlush   = 1 << 9 // VIRTIO_BLK_F_FLUSH: FLUSH requests are supported
+)
+
+// QueueSize is the maximum size of the request queue.
+const QueueSize = 256
+
+// segMax is the most data buffers per request: a chain (or an indirect
+// table) holds at most QueueSize descriptors, two of which are the header
+// and the status.
+const segMax = QueueSize - 2
+
+// Configuration space layout (struct virtio_blk_config, §5.2.4): only the
+// fields up to blk_size are provided.
+const (
+	configCapacity = 0  // le64: capacity in 512-byte sectors
+	configSegMax   = 12 // le32
+	configBlkSize  = 20 // le32
+	configLen      = 24
+)
+
+// Options configure a block device.
+type Options struct {
+	ReadOnly bool   // open the image read-only and offer VIRTIO_BLK_F_RO
+	ID       string // GET_ID answer, at most 20 bytes; default: the image's device:inode
+}
+
+// Device is a virtio block device on a raw image file.
+type Device struct {
+	path    string
+	backend *backend
+	id      [idBytes]byte
+	config  [configLen]byte
+	worker  virtio.Worker
+	req     request // scratch for the worker's current request
+	stats   counters
+}
+
+var _ virtio.Device = (*Device)(nil)
+
+// New opens the raw image at path. Its capacity is the file size in whole
+// 512-byte sectors; a partial last sector is ignored (see IgnoredBytes).
+func New(path string, opts Options) (*Device, error) {
+	if len(opts.ID) > idBytes {
+		return nil, fmt.Errorf("disk %s: id %q is longer than %d bytes", path, opts.ID, idBytes)
+	}
+	b, err := openBackend(path, opts.ReadOnly)
+	if err != nil {
+		return nil, err
+	}
+	d := &Device{path: path, backend: b}
+	id := opts.ID
+	if id == "" {
+		id = b.id()
+	}
+	copy(d.id[:], id) // NUL padded when shorter than 20 bytes
+	binary.LittleEndian.PutUint64(d.config[configCapacity:], b.sectors)
+	binary.LittleEndian.PutUint32(d.config[configSegMax:], segMax)
+	binary.LittleEndian.PutUint32(d.config[configBlkSize:], SectorSize)
+	return d, nil
+}
+
+// Capacity returns the disk size in 512-byte sectors.
+func (d *Device) Capacity() uint64 { return d.backend.sectors }
+
+// IgnoredBytes returns how many bytes at the end of the image are not
+// visible to the guest because the file size is not a multiple of 512.
+func (d *Device) IgnoredBytes() uint64 { return d.backend.tail }
+
+// Close stops the device and closes the image.
+func (d *Device) Close() error {
+	d.Reset()
+	if err := d.backend.close(); err != nil {
+		return fmt.Errorf("disk %s: close: %w", d.path, err)
+	}
+	return d.worker.Err()
+}
+
+// Type returns virtio.IDBlock.
+func (d *Device) Type() uint32 { return virtio.IDBlock }
+
+// Features returns the offered block features.
+func (d *Device) Features() uint64 {
+	f := uint64(featureSegMax | featureBlkSize | featureFlush)
+	if d.backend.readOnly {
+		f |= featureRO
+	}
+	return f
+}
+
+// QueueMaxSizes returns the one request queue's maximum size.
+func (d *Device) QueueMaxSizes() []uint16 { return []uint16{QueueSize} }
+
+// ReadConfig reads struct virtio_blk_config; fields past blk_size read 0.
+func (d *Device) ReadConfig(off uint64, data []byte) { virtio.ReadConfigBytes(d.config[:], off, data) }
+
+// WriteConfig ignores the write: no field is writable (no CONFIG_WCE).
+func (d *Device) WriteConfig(off uint64, data []byte) {}
+
+// Activate starts the worker on the request queue.
+func (d *Device) Activate(a virtio.Activation) error {
+	q, n, err := a.Queue(0)
+	if err != nil {
+		return err
+	}
+	handle := func(c queue.Chain) uint32 { return d.handle(a.Mem, c) }
+	return d.worker.Start([]virtio.Source{
+		virtio.QueueSource(n, func() error { return virtio.ServeQueue(a.Mem, q, a.IRQ, handle) }),
+	}, a.Fail)
+}
+
+// Reset stops the worker, waiting for the request in progress.
+func (d *Device) Reset() { d.worker.Stop() }
+
+// handle parses and executes one request chain and returns the number of
+// bytes written to the guest (data and status byte).
+func (d *Device) handle(mem *guestmem.Memory, c queue.Chain) uint32 {
+	r := &d.req
+	if err := parseRequest(mem, c, d.backend.sectors, r); err != nil {
+		d.stats.invalid.Add(1)
+		if r.status == nil {
+			return 0 // nowhere to report it: return the chain empty
+		}
+		r.status[0] = statusIOErr
+		return 1
+	}
+	status, n := d.execute(r)
+	r.status[0] = status
+	return uint32(n) + 1 // parse bounded the data by the chain, which fits in 32 bits
+}
+
+// execute runs a valid request against the backend and returns its status
+// and how many bytes it wrote into the data buffers.
+func (d *Device) execute(r *request) (byte, uint64) {
+	off := r.sector * SectorSize // parse checked sector+len <= capacity
+	switch r.typ {
+	case typeIn:
+		n, err := d.backend.readAt(r.data, off)
+		d.stats.reads.Add(1)
+		d.stats.bytesRead.Add(n)
+		return d.ioStatus(err), n
+	case typeOut:
+		if d.backend.readOnly {
+			d.stats.readOnlyWrites.Add(1)
+			return statusIOErr, 0
+		}
+		n, err := d.backend.writeAt(r.data, off)
+		d.stats.writes.Add(1)
+		d.stats.bytesWritten.Add(n)
+		return d.ioStatus(err), 0
+	case typeFlush:
+		d.stats.flushes.Add(1)
+		return d.ioStatus(d.backend.flush()), 0
+	case typeGetID:
+		return statusOK, uint64(scatter(r.data, d.id[:]))
+	default:
+		d.stats.unsupported.Add(1)
+		return statusUnsupp, 0
+	}
+}
+
+func (d *Device) ioStatus(err error) byte {
+	if err != nil {
+		d.stats.ioErrors.Add(1)
+		return statusIOErr
+	}
+	return statusOK
+}
+
+// scatter copies src across bufs in order and returns the bytes copied.
+func scatter(bufs [][]byte, src []byte) int {
+	n := 0
+	for _, b := range bufs {
+		if n == len(src) {
+			break
+		}
+		n += copy(b, src[n:])
+	}
+	return n
+}
+
+// Stats are the device's counters.
+type Stats struct {
+	Reads, Writes, Flushes  uint64 // requests executed
+	BytesRead, BytesWritten uint64
+	Invalid                 uint64 // malformed requests (answered IOERR or returned empty)
+	ReadOnlyWrites          uint64 // writes refused because the disk is read-only
+	IOErrors                uint64 // backend failures
+	Unsupported             uint64 // unknown request types
+}
+
+type counters struct {
+	reads, writes, flushes, bytesRead, bytesWritten atomic.Uint64
+	invalid, readOnlyWrites, ioErrors, unsupported  atomic.Uint64
+}
+
+// Stats returns the device's counters. Safe to call at any time.
+func (d *Device) Stats() Stats {
+	c := &d.stats
+	return Stats{
+		Reads: c.reads.Load(), Writes: c.writes.Load(), Flushes: c.flushes.Load(),
+		BytesRead: c.bytesRead.Load(), BytesWritten: c.bytesWritten.Load(),
+		Invalid: c.invalid.Load(), ReadOnlyWrites: c.readOnlyWrites.Load(),
+		IOErrors: c.ioErrors.Load(), Unsupported: c.unsupported.Load(),
+	}
+}
