@@ -173,13 +173,14 @@ func (v *VM) createVCPUs() error {
 	if err != nil {
 		return err
 	}
+	tscDeadline := v.sys.CheckExtension(kvm.CapTSCDeadlineTimer) != 0
 	for i := 0; i < v.cfg.CPUs; i++ {
 		c, err := v.vm.CreateVCPU(i)
 		if err != nil {
 			return err
 		}
 		v.vcpus = append(v.vcpus, &vcpu{VCPU: c})
-		if err := c.SetCPUID(guestCPUID(supported, i, v.cfg.CPUs)); err != nil {
+		if err := c.SetCPUID(guestCPUID(supported, i, v.cfg.CPUs, tscDeadline)); err != nil {
 			return err
 		}
 		if err := c.SetMSRs(bootMSRs()); err != nil {

@@ -4,16 +4,22 @@ import "github.com/embervm/ember/vmm/kvm"
 
 // CPUID bits ember adjusts (Intel SDM vol. 2A, CPUID; AMD APM vol. 3).
 const (
-	cpuid1ECXHypervisor = 1 << 31
-	cpuid1EDXHTT        = 1 << 28
-	cpuid6ECXEPB        = 1 << 3 // energy perf bias: needs an MSR we do not emulate
+	cpuid1ECXHypervisor  = 1 << 31
+	cpuid1EDXHTT         = 1 << 28
+	cpuid1ECXTSCDeadline = 1 << 24
+	cpuid6ECXEPB         = 1 << 3 // energy perf bias: needs an MSR we do not emulate
 )
 
 // guestCPUID derives vCPU id's CPUID from KVM_GET_SUPPORTED_CPUID with a
 // consistent topology: ncpus cores in one socket, one thread per core, APIC
 // ID = vCPU index. The KVM paravirtual leaves (0x40000000..), which give
 // the guest kvmclock, are passed through as KVM reports them.
-func guestCPUID(supported []kvm.CPUIDEntry, id, ncpus int) []kvm.CPUIDEntry {
+//
+// tscDeadline adds the TSC-deadline timer, which KVM emulates in its
+// in-kernel LAPIC (KVM_CAP_TSC_DEADLINE_TIMER) but does not list in the
+// supported CPUID: without it the guest must calibrate the LAPIC timer
+// against the PIT, which fails under nested virtualization.
+func guestCPUID(supported []kvm.CPUIDEntry, id, ncpus int, tscDeadline bool) []kvm.CPUIDEntry {
 	out := make([]kvm.CPUIDEntry, len(supported))
 	copy(out, supported)
 	shift := uint32(0) // bits of APIC ID used for the core number
@@ -26,6 +32,9 @@ func guestCPUID(supported []kvm.CPUIDEntry, id, ncpus int) []kvm.CPUIDEntry {
 		case 1:
 			e.EBX = e.EBX&0x0000ffff | uint32(id)<<24 | uint32(ncpus)<<16
 			e.ECX |= cpuid1ECXHypervisor
+			if tscDeadline {
+				e.ECX |= cpuid1ECXTSCDeadline
+			}
 			if ncpus > 1 {
 				e.EDX |= cpuid1EDXHTT
 			} else {

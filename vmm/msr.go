@@ -14,7 +14,6 @@ const (
 	msrCSTAR           = 0xc0000083
 	msrSyscallMask     = 0xc0000084
 	msrKernelGSBase    = 0xc0000102
-	msrIA32TSC         = 0x10
 
 	miscEnableFastStrings = 1 << 0
 	mtrrEnable            = 1 << 11
@@ -23,10 +22,12 @@ const (
 
 // bootMSRs is the MSR state of a vCPU at power-on, as a firmware would
 // leave it: syscall MSRs cleared, fast strings on, MTRRs enabled with
-// write-back as the default memory type.
+// write-back as the default memory type. The TSC is left alone: KVM starts
+// every vCPU's TSC in sync, and writing it per vCPU at different moments
+// would make the guest mark the TSC unstable.
 func bootMSRs() []kvm.MSR {
 	idx := []uint32{msrIA32SysenterCS, msrIA32SysenterESP, msrIA32SysenterEIP,
-		msrSTAR, msrLSTAR, msrCSTAR, msrSyscallMask, msrKernelGSBase, msrIA32TSC}
+		msrSTAR, msrLSTAR, msrCSTAR, msrSyscallMask, msrKernelGSBase}
 	msrs := make([]kvm.MSR, 0, len(idx)+2)
 	for _, i := range idx {
 		msrs = append(msrs, kvm.MSR{Index: i})
