@@ -77,8 +77,7 @@ func newRun(sources []Source, fail func(error)) (*run, error) {
 	}
 	stop, err := NewEventFD()
 	if err != nil {
-		unix.Close(epfd)
-		return nil, fmt.Errorf("worker: %w", err)
+		return nil, errors.Join(fmt.Errorf("worker: %w", err), unix.Close(epfd))
 	}
 	r := &run{epfd: epfd, stop: stop, sources: sources, fail: fail, done: make(chan struct{})}
 	// The epoll data of each fd is its index in sources; the stop fd is
@@ -90,8 +89,8 @@ func newRun(sources []Source, fail func(error)) (*run, error) {
 			ev.Events |= unix.EPOLLET
 		}
 		if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, s.FD, &ev); err != nil {
-			r.close()
-			return nil, fmt.Errorf("worker: add fd %d to epoll: %w", s.FD, err)
+			errs := append([]error{fmt.Errorf("worker: add fd %d to epoll: %w", s.FD, err)}, r.close()...)
+			return nil, errors.Join(errs...)
 		}
 	}
 	return r, nil
@@ -153,9 +152,10 @@ func (w *Worker) Stop() {
 	}
 	w.run = nil
 	if err := r.stop.Signal(); err != nil {
-		// Cannot happen for a valid eventfd; without the signal the loop
-		// would never see the stop request, so record it loudly.
+		// Only possible if the stop eventfd was closed behind our back:
+		// the loop would never exit, so leak it rather than hang.
 		w.errs = append(w.errs, err)
+		return
 	}
 	<-r.done
 	w.errs = append(w.errs, r.close()...)
