@@ -3,6 +3,7 @@ package vmm
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/embervm/ember/boot"
 	"github.com/embervm/ember/devices/i8042"
@@ -64,6 +65,7 @@ func New(cfg Config, io IO) (_ *VM, err error) {
 		{"create VM", v.createVM},
 		{"guest memory", v.attachMemory},
 		{"devices", func() error { return v.attachLegacyDevices(io.ConsoleOut) }},
+		{"virtio devices", v.attachVirtioDevices},
 		{"vCPUs", v.createVCPUs},
 	}
 	for _, s := range steps {
@@ -72,7 +74,7 @@ func New(cfg Config, io IO) (_ *VM, err error) {
 		}
 	}
 	entry, err := boot.Load(v.mem, boot.Config{
-		Kernel: cfg.Kernel, Initrd: cfg.Initrd, Cmdline: cfg.FullCmdline(), CPUs: cfg.CPUs,
+		Kernel: cfg.Kernel, Initrd: cfg.Initrd, Cmdline: cfg.fullCmdline(v.deviceCmdline), CPUs: cfg.CPUs,
 	})
 	if err != nil {
 		return nil, err
@@ -80,6 +82,7 @@ func New(cfg Config, io IO) (_ *VM, err error) {
 	if err := setBootRegisters(v.vcpus[0].VCPU, entry); err != nil {
 		return nil, fmt.Errorf("boot vcpu registers: %w", err)
 	}
+	v.Created = time.Now()
 	return v, nil
 }
 
@@ -132,8 +135,9 @@ func (v *VM) attachMemory() error {
 	return nil
 }
 
-// attachLegacyDevices adds the PC devices every guest gets: COM1 and the
-// i8042 (whose reset line ends the VM), plus a sink for the POST port.
+// attachLegacyDevices adds the devices every guest gets: COM1, the i8042
+// (whose reset line ends the VM), a sink for the POST port, and the boot
+// timer.
 func (v *VM) attachLegacyDevices(out io.Writer) error {
 	irq, err := newIRQLine(v.vm, com1IRQ)
 	if err != nil {
@@ -159,7 +163,7 @@ func (v *VM) attachLegacyDevices(out io.Writer) error {
 			return err
 		}
 	}
-	return nil
+	return v.mmio.Register("boot-timer", BootTimerAddr, 1, &v.timer)
 }
 
 // sink is a device that ignores writes and reads as zero.

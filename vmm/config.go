@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/embervm/ember/boot"
 )
 
@@ -30,6 +32,15 @@ type Config struct {
 	Cmdline string // appended to DefaultCmdline
 	Memory  uint64 // bytes
 	CPUs    int
+	Disks   []DiskConfig
+	RNG     bool // attach a virtio entropy device
+}
+
+// DiskConfig is one virtio-blk disk backed by a raw image file.
+type DiskConfig struct {
+	Path     string
+	ReadOnly bool
+	ID       string // serial number the guest sees (GET_ID), at most 20 bytes
 }
 
 // Validate checks the config before anything is created, so a user's
@@ -52,18 +63,45 @@ func (c *Config) Validate() error {
 	if c.Memory%(2<<20) != 0 {
 		return fmt.Errorf("memory %s: must be a multiple of 2 MiB", FormatSize(c.Memory))
 	}
+	for _, d := range c.Disks {
+		if err := checkDisk(d); err != nil {
+			return err
+		}
+	}
 	if c.CPUs < 1 || c.CPUs > boot.MaxCPUs {
 		return fmt.Errorf("cpus %d: must be between 1 and %d", c.CPUs, boot.MaxCPUs)
 	}
 	return nil
 }
 
-// FullCmdline returns the kernel command line the guest gets.
-func (c *Config) FullCmdline() string {
-	if c.Cmdline == "" {
-		return DefaultCmdline
+// fullCmdline returns the kernel command line the guest gets: the
+// defaults, the parameters announcing devices, then the user's.
+func (c *Config) fullCmdline(devices string) string {
+	parts := []string{DefaultCmdline}
+	for _, p := range []string{devices, c.Cmdline} {
+		if p != "" {
+			parts = append(parts, p)
+		}
 	}
-	return DefaultCmdline + " " + c.Cmdline
+	return strings.Join(parts, " ")
+}
+
+func checkDisk(d DiskConfig) error {
+	if d.Path == "" {
+		return errors.New("--disk: empty path")
+	}
+	if err := checkReadable("disk", d.Path); err != nil {
+		return err
+	}
+	if !d.ReadOnly {
+		if err := unix.Access(d.Path, unix.W_OK); err != nil {
+			return fmt.Errorf("disk %s: not writable (%v): fix its permissions or add ,ro for a read-only disk", d.Path, err)
+		}
+	}
+	if len(d.ID) > 20 {
+		return fmt.Errorf("disk %s: id %q is longer than 20 bytes", d.Path, d.ID)
+	}
+	return nil
 }
 
 func checkReadable(what, path string) error {

@@ -43,9 +43,11 @@ type VM struct {
 	pio   bus.Bus
 	mmio  bus.Bus
 
-	serial  *serial.Device
-	input   io.Reader
-	closers []io.Closer
+	serial        *serial.Device
+	input         io.Reader
+	closers       []io.Closer
+	deviceCmdline string // kernel parameters announcing virtio devices
+	timer         bootTimer
 
 	stopOnce sync.Once
 	stopping atomic.Bool
@@ -129,8 +131,9 @@ func (v *VM) stop(reason ExitReason, err error) {
 // Close releases the VM's resources. Call it after Run returns.
 func (v *VM) Close() error {
 	var errs []error
-	for _, c := range v.closers {
-		errs = append(errs, c.Close())
+	// Reverse order: a device's transport closes before its backend.
+	for i := len(v.closers) - 1; i >= 0; i-- {
+		errs = append(errs, v.closers[i].Close())
 	}
 	for _, c := range v.vcpus {
 		errs = append(errs, c.Close())

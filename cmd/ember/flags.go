@@ -13,6 +13,8 @@ import (
 type vmFlags struct {
 	kernel, initrd, cmdline, memory, console string
 	cpus                                     int
+	disks                                    []string
+	rng                                      bool
 }
 
 func addVMFlags(fs *pflag.FlagSet) *vmFlags {
@@ -23,6 +25,8 @@ func addVMFlags(fs *pflag.FlagSet) *vmFlags {
 	fs.StringVar(&f.memory, "memory", "256M", "guest memory (K, M, G suffixes; a bare number is MiB)")
 	fs.IntVar(&f.cpus, "cpus", 1, "number of vCPUs")
 	fs.StringVar(&f.console, "console", "stdio", "serial console: stdio, none, or file:PATH")
+	fs.StringArrayVar(&f.disks, "disk", nil, "virtio-blk disk: PATH[,ro][,id=NAME] (repeatable; the first is /dev/vda)")
+	fs.BoolVar(&f.rng, "rng", true, "virtio entropy device fed from the host's random source (--rng=false to omit)")
 	return f
 }
 
@@ -31,7 +35,14 @@ func (f *vmFlags) config() (vmm.Config, error) {
 	if err != nil {
 		return vmm.Config{}, fmt.Errorf("--memory: %w", err)
 	}
-	cfg := vmm.Config{Kernel: f.kernel, Initrd: f.initrd, Cmdline: f.cmdline, Memory: mem, CPUs: f.cpus}
+	cfg := vmm.Config{Kernel: f.kernel, Initrd: f.initrd, Cmdline: f.cmdline, Memory: mem, CPUs: f.cpus, RNG: f.rng}
+	for _, d := range f.disks {
+		dc, err := parseDisk(d)
+		if err != nil {
+			return vmm.Config{}, err
+		}
+		cfg.Disks = append(cfg.Disks, dc)
+	}
 	if _, err := parseConsole(f.console); err != nil {
 		return vmm.Config{}, err
 	}
@@ -67,4 +78,24 @@ func parseFlags(fs *pflag.FlagSet, args []string) error {
 		return fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
 	}
 	return nil
+}
+
+// parseDisk parses a --disk value: PATH[,ro][,id=NAME].
+func parseDisk(s string) (vmm.DiskConfig, error) {
+	parts := strings.Split(s, ",")
+	d := vmm.DiskConfig{Path: parts[0]}
+	if d.Path == "" {
+		return d, fmt.Errorf("--disk %q: missing path (use PATH[,ro][,id=NAME])", s)
+	}
+	for _, p := range parts[1:] {
+		switch {
+		case p == "ro":
+			d.ReadOnly = true
+		case strings.HasPrefix(p, "id="):
+			d.ID = p[len("id="):]
+		default:
+			return d, fmt.Errorf("--disk %q: unknown option %q (use PATH[,ro][,id=NAME])", s, p)
+		}
+	}
+	return d, nil
 }

@@ -1,0 +1,82 @@
+package vmm
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/embervm/ember/devices/virtio"
+	"github.com/embervm/ember/devices/virtio/blk"
+	"github.com/embervm/ember/devices/virtio/mmio"
+	"github.com/embervm/ember/devices/virtio/rng"
+	"github.com/embervm/ember/vmm/kvm"
+)
+
+// virtio-mmio slots: one 4 KiB page each from virtioBase, in the 32-bit
+// MMIO hole, with GSIs from virtioFirstIRQ. The MP table routes IO-APIC
+// pins 0-23 as ISA-style edge interrupts, which is what irqfd pulses give.
+const (
+	virtioBase     = 0xd0001000
+	virtioStride   = 0x1000
+	virtioFirstIRQ = 5
+	virtioLastIRQ  = 23
+	// MaxVirtioDevices is how many virtio devices one VM can have.
+	MaxVirtioDevices = virtioLastIRQ - virtioFirstIRQ + 1
+)
+
+// attachVirtioDevices creates the configured virtio devices, each behind
+// its own virtio-mmio transport, and returns the kernel command line
+// parameters that announce them.
+func (v *VM) attachVirtioDevices() error {
+	var devs []virtioDev
+	for _, d := range v.cfg.Disks {
+		b, err := blk.New(d.Path, blk.Options{ReadOnly: d.ReadOnly, ID: d.ID})
+		if err != nil {
+			return err
+		}
+		v.closers = append(v.closers, b)
+		devs = append(devs, virtioDev{"blk", b})
+	}
+	if v.cfg.RNG {
+		devs = append(devs, virtioDev{"rng", rng.New(nil)})
+	}
+	if len(devs) > MaxVirtioDevices {
+		return fmt.Errorf("%d virtio devices: at most %d fit", len(devs), MaxVirtioDevices)
+	}
+	var params []string
+	for i, d := range devs {
+		base := uint64(virtioBase + i*virtioStride)
+		gsi := uint32(virtioFirstIRQ + i)
+		if err := v.attachVirtio(d, base, gsi); err != nil {
+			return fmt.Errorf("virtio-%s at %#x: %w", d.kind, base, err)
+		}
+		params = append(params, fmt.Sprintf("virtio_mmio.device=%d@%#x:%d", mmio.Size, base, gsi))
+	}
+	v.deviceCmdline = strings.Join(params, " ")
+	return nil
+}
+
+type virtioDev struct {
+	kind string
+	dev  virtio.Device
+}
+
+func (v *VM) attachVirtio(d virtioDev, base uint64, gsi uint32) error {
+	irq, err := newIRQLine(v.vm, gsi)
+	if err != nil {
+		return err
+	}
+	v.closers = append(v.closers, irq)
+	t, err := mmio.New(d.dev, v.mem, irq.Trigger)
+	if err != nil {
+		return err
+	}
+	// Closed before the device's backend: closers run in reverse order.
+	v.closers = append(v.closers, t)
+	for _, q := range t.QueueEventFDs() {
+		idx := uint64(q.Index)
+		if err := v.vm.RegisterIOEventFD(kvm.IOEventFD{FD: q.FD, Addr: base + q.Offset, Len: 4, Datamatch: &idx}); err != nil {
+			return err
+		}
+	}
+	return v.mmio.Register("virtio-"+d.kind, base, mmio.Size, t)
+}
