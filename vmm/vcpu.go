@@ -17,7 +17,14 @@ func (v *VM) runVCPU(c *vcpu) {
 	defer runtime.UnlockOSThread()
 	c.tid.Store(int32(unix.Gettid()))
 	defer c.tid.Store(0)
-	for !v.stopping.Load() {
+	for {
+		// Order matters: clear immediate_exit, then look at the flags, so
+		// a kick that lands after the clear is seen through its flag.
+		c.SetImmediateExit(false)
+		v.park()
+		if v.stopping.Load() {
+			return
+		}
 		if v.firstRun.Load() == 0 {
 			v.firstRun.CompareAndSwap(0, time.Now().UnixNano())
 		}

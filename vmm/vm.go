@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/embervm/ember/devices/bus"
 	"github.com/embervm/ember/devices/serial"
 	"github.com/embervm/ember/vmm/guestmem"
@@ -49,6 +47,8 @@ type VM struct {
 	deviceCmdline string // kernel parameters announcing virtio devices
 	timer         bootTimer
 
+	pause    pauser
+	running  atomic.Bool // Run has started and not returned
 	stopOnce sync.Once
 	stopping atomic.Bool
 	reason   ExitReason // set once, under stopOnce
@@ -83,6 +83,11 @@ func (v *VM) FirstRun() time.Time {
 // ctx is cancelled. A guest that triple-faults or makes KVM fail is an
 // error naming what happened.
 func (v *VM) Run(ctx context.Context) (ExitReason, error) {
+	if !v.running.CompareAndSwap(false, true) {
+		return ExitStopped, errors.New("VM.Run called twice")
+	}
+	defer v.running.Store(false)
+	v.pause.cond = sync.NewCond(&v.pause.mu)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if v.input != nil {
@@ -108,22 +113,16 @@ func (v *VM) Run(ctx context.Context) (ExitReason, error) {
 }
 
 // stop ends the run with reason or err; the first call wins. Every vCPU is
-// told to leave KVM_RUN: immediate_exit makes the next KVM_RUN return at
-// once, and a signal interrupts one already in the guest.
+// kicked out of KVM_RUN, and paused ones are woken to exit.
 func (v *VM) stop(reason ExitReason, err error) {
 	v.stopOnce.Do(func() {
 		v.reason, v.runErr = reason, err
 		v.stopping.Store(true)
-		for _, c := range v.vcpus {
-			c.SetImmediateExit(true)
-		}
-		pid := unix.Getpid()
-		for _, c := range v.vcpus {
-			if tid := c.tid.Load(); tid != 0 {
-				// SIGURG is Go's own preemption signal: the runtime's
-				// handler ignores it, and KVM_RUN returns EINTR.
-				_ = unix.Tgkill(pid, int(tid), unix.SIGURG)
-			}
+		v.kick()
+		if v.pause.cond != nil {
+			v.pause.mu.Lock()
+			v.pause.cond.Broadcast()
+			v.pause.mu.Unlock()
 		}
 	})
 }

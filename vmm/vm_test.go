@@ -164,3 +164,42 @@ func TestTinyGuestFaultIsAnError(t *testing.T) {
 		t.Errorf("error %q should name the vCPU and the failure", msg)
 	}
 }
+
+func TestTinyGuestPauseResume(t *testing.T) {
+	v, out := newTinyVM(t, "dots", nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { _, err := v.Run(ctx); done <- err }()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(2 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	waitFor("first output", func() bool { return len(out.String()) > 0 })
+	if err := v.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	if !v.Paused() {
+		t.Error("Paused() = false after Pause")
+	}
+	n := len(out.String())
+	time.Sleep(100 * time.Millisecond)
+	if m := len(out.String()); m != n {
+		t.Fatalf("paused guest made progress: %d -> %d bytes", n, m)
+	}
+	if err := v.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("output after resume", func() bool { return len(out.String()) > n })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Pause(); err != ErrNotRunning {
+		t.Errorf("Pause after Run returned: %v, want ErrNotRunning", err)
+	}
+}
