@@ -24,8 +24,8 @@ const (
 )
 
 // attachVirtioDevices creates the configured virtio devices, each behind
-// its own virtio-mmio transport, and returns the kernel command line
-// parameters that announce them.
+// its own virtio-mmio transport, and records the kernel command line
+// parameters that announce them (and the boot timer) to the guest.
 func (v *VM) attachVirtioDevices() error {
 	var devs []virtioDev
 	for _, d := range v.cfg.Disks {
@@ -42,7 +42,7 @@ func (v *VM) attachVirtioDevices() error {
 	if len(devs) > MaxVirtioDevices {
 		return fmt.Errorf("%d virtio devices: at most %d fit", len(devs), MaxVirtioDevices)
 	}
-	var params []string
+	params := []string{fmt.Sprintf("ember.boottimer=%#x", BootTimerAddr)}
 	for i, d := range devs {
 		base := uint64(virtioBase + i*virtioStride)
 		gsi := uint32(virtioFirstIRQ + i)
