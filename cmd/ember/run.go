@@ -23,6 +23,7 @@ func runCmd(args []string) error {
 		fs.PrintDefaults()
 	}
 	vf := addVMFlags(fs)
+	bootTimes := fs.String("boot-times", "", "write the boot milestones as JSON to this file when the VM exits (for benchmarks)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -80,6 +81,11 @@ func runCmd(args []string) error {
 	reason, err := v.Run(ctx)
 	if term != nil {
 		term.restore()
+	}
+	if *bootTimes != "" {
+		if werr := writeBootTimes(*bootTimes, v.BootTimes(), reason, err); werr != nil {
+			return werr
+		}
 	}
 	if err != nil {
 		return err
