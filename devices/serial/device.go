@@ -43,6 +43,7 @@ type Device struct {
 	threPending bool // THR-empty interrupt pending (only reported if IER.THRI)
 	intr        bool // level of the INTR output, for edge detection
 	rx          fifo
+	brk         int           // place of a queued break's byte in rx, 1 = top; 0: none (break.go)
 	spaceWait   chan struct{} // closed when RX FIFO space frees; nil if no waiter
 
 	bytesOut, bytesIn, outErrs, irqErrs atomic.Uint64
@@ -126,6 +127,7 @@ func (d *Device) readReg(off uint64) byte {
 		}
 		b, ok := d.rx.pop()
 		if ok {
+			d.breakPopped()
 			d.wakeWriters()
 		}
 		return b
@@ -183,6 +185,7 @@ func (d *Device) writeReg(off uint64, v byte) {
 		d.fifoOn = v&fcrEnable != 0
 		if v&(fcrEnable|fcrClearRX) == fcrEnable|fcrClearRX && d.rx.len() > 0 {
 			d.rx.reset()
+			d.brk, d.lsrErr = 0, d.lsrErr&^lsrBI
 			d.wakeWriters()
 		}
 	case regLCR:
