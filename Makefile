@@ -9,7 +9,8 @@ IMAGES := guest-images/out
 KERNEL ?= $(IMAGES)/bzImage
 INITRD ?= $(IMAGES)/initramfs.cpio.gz
 # Inside the nested test host a Linux guest needs seconds, not minutes.
-E2E_TIMEOUT ?= 30m
+E2E_TIMEOUT ?= 25m
+TESTHOST_TIMEOUT ?= 30m
 
 .PHONY: all build deps images run test unit e2e e2e-direct vet clean
 
@@ -56,7 +57,7 @@ e2e: build bin/e2e.test
 		bin/e2e.test -test.v -test.timeout $(E2E_TIMEOUT); \
 	else \
 		echo "(/dev/kvm is emulated here: running them inside the nested test host)"; \
-		scripts/testhost run --timeout $(E2E_TIMEOUT) -- bin/e2e.test -test.v -test.timeout $(E2E_TIMEOUT); \
+		scripts/testhost run --timeout $(TESTHOST_TIMEOUT) -- bin/e2e.test -test.v -test.timeout $(E2E_TIMEOUT); \
 	fi
 
 clean:
