@@ -103,12 +103,15 @@ func (t *Transport) Signal(reason virtio.InterruptReason) error {
 // DEVICE_NEEDS_RESET and sends a configuration change notification
 // (§2.1.2). It never takes mu.
 func (t *Transport) fail(err error) {
+	// Record the failure before the interrupt announces it, so whoever
+	// reacts to the interrupt sees it.
 	t.stats.deviceFailures.Add(1)
+	t.failure.Store(&err)
 	t.needsReset.Store(true)
 	if serr := t.Signal(virtio.ConfigChange); serr != nil {
-		err = errors.Join(err, serr)
+		joined := errors.Join(err, serr)
+		t.failure.Store(&joined)
 	}
-	t.failure.Store(&err)
 }
 
 // Err returns the last unrecoverable device error (activation failure,
