@@ -1,0 +1,123 @@
+package net
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/embervm/ember/devices/virtio"
+)
+
+// frameIO carries whole frames, each a HeaderSize-byte vnet header
+// followed by an Ethernet frame. A tap implements it; tests use a
+// SOCK_SEQPACKET socketpair, which also keeps frames whole.
+type frameIO interface {
+	// FD is the non-blocking fd the worker waits on (edge-triggered).
+	FD() int
+	// ReadFrame scatters the next frame into bufs and returns how many
+	// bytes it stored. A frame longer than bufs is truncated, the rest
+	// discarded, without an error (as read(2) on a tap does). It returns
+	// unix.EAGAIN when no frame is waiting.
+	ReadFrame(bufs [][]byte) (int, error)
+	// WriteFrame sends bufs, concatenated, as one frame.
+	WriteFrame(bufs [][]byte) (int, error)
+	Close() error
+}
+
+// Device is a virtio network device on a tap.
+type Device struct {
+	name   string // tap name, for messages
+	io     frameIO
+	config [configLen]byte
+	worker virtio.Worker
+	stats  counters
+
+	// Owned by the worker between Activate and Reset; set by Activate
+	// before the worker starts and cleared by Reset after it stopped.
+	rx rxState
+	tx txState
+}
+
+var _ virtio.Device = (*Device)(nil)
+
+// New opens the tap opts.Tap and returns a device for it. Without
+// opts.MAC the device gets a random locally administered unicast MAC.
+// Running as root, a tap that does not exist is created (see the package
+// documentation).
+func New(opts Options) (*Device, error) {
+	mac, err := opts.mac()
+	if err != nil {
+		return nil, err
+	}
+	t, err := openTap(opts.Tap)
+	if err != nil {
+		return nil, err
+	}
+	return newDevice(opts.Tap, t, mac), nil
+}
+
+// newDevice makes a device on io with the given MAC (already checked).
+func newDevice(name string, io frameIO, mac [6]byte) *Device {
+	d := &Device{name: name, io: io}
+	copy(d.config[configMAC:], mac[:])
+	d.config[configStatus] = statusLinkUp // le16: the high byte stays 0
+	return d
+}
+
+// Tap returns the name of the device's tap.
+func (d *Device) Tap() string { return d.name }
+
+// MAC returns the MAC address the guest sees.
+func (d *Device) MAC() [6]byte { return [6]byte(d.config[configMAC : configMAC+6]) }
+
+// Close stops the device and closes the tap.
+func (d *Device) Close() error {
+	d.Reset()
+	return errors.Join(d.io.Close(), d.worker.Err())
+}
+
+// Type returns virtio.IDNet.
+func (d *Device) Type() uint32 { return virtio.IDNet }
+
+// Features returns VIRTIO_NET_F_MAC and VIRTIO_NET_F_STATUS.
+func (d *Device) Features() uint64 { return featureMAC | featureStatus }
+
+// QueueMaxSizes returns the receive and transmit queue sizes.
+func (d *Device) QueueMaxSizes() []uint16 { return []uint16{QueueSize, QueueSize} }
+
+// ReadConfig reads struct virtio_net_config: mac and status (link up).
+func (d *Device) ReadConfig(off uint64, data []byte) { virtio.ReadConfigBytes(d.config[:], off, data) }
+
+// WriteConfig ignores the write: with VERSION_1 the driver never writes
+// the configuration space of a network device (§5.1.4.2).
+func (d *Device) WriteConfig(off uint64, data []byte) {}
+
+// Activate starts the worker on both queues and the tap. Both queues must
+// be ready.
+func (d *Device) Activate(a virtio.Activation) error {
+	rxq, rxn, err := a.Queue(rxQueue)
+	if err != nil {
+		return fmt.Errorf("virtio-net %s: receive %w", d.name, err)
+	}
+	txq, txn, err := a.Queue(txQueue)
+	if err != nil {
+		return fmt.Errorf("virtio-net %s: transmit %w", d.name, err)
+	}
+	d.rx = rxState{mem: a.Mem, q: rxq, irq: a.IRQ}
+	d.tx = txState{mem: a.Mem, q: txq, irq: a.IRQ}
+	err = d.worker.Start([]virtio.Source{
+		virtio.QueueSource(rxn, d.receive),
+		virtio.QueueSource(txn, d.transmit),
+		{FD: d.io.FD(), Edge: true, Handle: d.receive},
+	}, a.Fail)
+	if err != nil {
+		d.rx, d.tx = rxState{}, txState{}
+	}
+	return err
+}
+
+// Reset stops the worker and forgets the queues, including a receive
+// chain the device was holding (the transport resets the queue too).
+func (d *Device) Reset() {
+	d.worker.Stop()
+	d.rx, d.tx = rxState{}, txState{}
+}

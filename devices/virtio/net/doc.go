@@ -1,0 +1,48 @@
+// Package net is the virtio network device (virtio 1.2 §5.1) backed by a
+// Linux tap interface.
+//
+// The device has one receive queue (0) and one transmit queue (1) and
+// offers VIRTIO_NET_F_MAC and VIRTIO_NET_F_STATUS (the link is always up)
+// on top of the transport's ring features. No offloads are offered (no
+// checksum, TSO, UFO or mergeable receive buffers), so every buffer holds
+// one whole frame behind a 12-byte struct virtio_net_hdr_v1 whose fields
+// are all zero except num_buffers, which is 1 on receive (§5.1.6).
+//
+// The tap (tap.go) is opened with IFF_TAP|IFF_NO_PI|IFF_VNET_HDR, a
+// 12-byte vnet header (TUNSETVNETHDRSZ) and offloads off (TUNSETOFFLOAD 0),
+// so the kernel's frames carry the same header layout as the guest's. An
+// unprivileged user needs a tap created for it beforehand
+// (`ip tuntap add NAME mode tap user $USER`). With CAP_NET_ADMIN (root),
+// opening a name that does not exist creates a non-persistent tap that
+// disappears when the device is closed, and that nobody has configured
+// yet (it is down until someone runs `ip link set NAME up`).
+//
+// Data path, following "parse, then process":
+//
+//   - Transmit (tx.go): each chain is checked first (device-readable
+//     segments only, 26 to 65562 bytes: header, an Ethernet header at
+//     least, a 64 KiB frame at most; no offload requested in the header),
+//     then written to the tap with one writev straight from guest memory
+//     behind a device-owned zero header. Bad chains and failed writes are
+//     dropped, counted, and completed with length 0.
+//   - Receive (rx.go): the device takes one receive chain (device-writable
+//     segments only, room for a header and an Ethernet header at least)
+//     and readv()s the next frame from the tap straight into it, then
+//     rewrites the header. The tap truncates a frame that does not fit
+//     without saying so, so the readv ends with one device-owned spare
+//     byte: reaching it means the frame was larger than the chain, and it
+//     is dropped and counted; the chain is kept for the next frame. Linux
+//     posts 1530-byte buffers (header and a 1518-byte frame), which fit
+//     what a tap with the default MTU of 1500 delivers. When the guest has
+//     posted no receive buffer, the device stops reading the tap: frames
+//     wait in the tap's own kernel queue (so the device buffers none and
+//     copies none) until the driver adds buffers and notifies the receive
+//     queue, which resumes reading. The kernel drops frames beyond the
+//     tap's txqueuelen meanwhile, as a full NIC ring would.
+//
+// Threads: one virtio.Worker goroutine per device waits on the receive
+// and transmit queue notifiers and, edge-triggered, on the tap fd. The
+// receive path reads the tap until EAGAIN or until the guest runs out of
+// buffers, so no edge is lost; it is never woken by a timer and never
+// spins. Counters (Stats) are atomics readable from any goroutine.
+package net

@@ -1,0 +1,195 @@
+package net
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/embervm/ember/devices/virtio"
+	"github.com/embervm/ember/devices/virtio/queue/queuetest"
+	"github.com/embervm/ember/vmm/guestmem"
+	"golang.org/x/sys/unix"
+)
+
+// seqpacket is a frameIO on one end of a SOCK_SEQPACKET socketpair: a
+// stand-in tap whose frames stay whole.
+type seqpacket struct{ fd int }
+
+func (s *seqpacket) FD() int { return s.fd }
+
+// ReadFrame reads one frame with readv: like a tap's, it truncates a
+// frame longer than bufs and returns the bytes it stored.
+func (s *seqpacket) ReadFrame(bufs [][]byte) (int, error) { return unix.Readv(s.fd, bufs) }
+
+func (s *seqpacket) WriteFrame(bufs [][]byte) (int, error) {
+	return unix.SendmsgBuffers(s.fd, bufs, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+}
+
+func (s *seqpacket) Close() error { return unix.Close(s.fd) }
+
+// countIRQ counts used buffer interrupts.
+type countIRQ struct{ n int }
+
+func (c *countIRQ) Signal(r virtio.InterruptReason) error {
+	if r != virtio.UsedBuffer {
+		return errors.New("unexpected interrupt reason")
+	}
+	c.n++
+	return nil
+}
+
+var testMAC = [6]byte{0x02, 0x00, 0x00, 0xe1, 0xbe, 0x01}
+
+// harness is a device on a socketpair with mock drivers for its receive
+// and transmit queues in one guest memory. Unit tests call receive and
+// transmit directly, as the worker would.
+type harness struct {
+	t      testing.TB
+	dev    *Device
+	peer   int // host end of the stand-in tap
+	mem    *guestmem.Memory
+	rx, tx *queuetest.Driver
+	irq    countIRQ
+}
+
+const harnessData = 1 << 20 // buffer space per mock driver
+
+// driverSpan is the memory queuetest.NewAt lays out for one queue.
+func driverSpan(size uint16, data uint64) uint64 {
+	up := func(n uint64) uint64 { return (n + 4095) &^ 4095 }
+	n := uint64(size)
+	return up(16*n) + up(6+2*n) + up(6+8*n) + up(data)
+}
+
+// newHarness makes a device on a socketpair stand-in tap.
+func newHarness(t testing.TB) *harness {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := attach(t, newDevice("fake0", &seqpacket{fd: fds[0]}, testMAC))
+	h.peer = fds[1]
+	t.Cleanup(func() { unix.Close(h.peer) })
+	return h
+}
+
+// attach lays out mock drivers for dev's two queues in fresh guest
+// memory and hands them to dev as Activate would, without the worker.
+// The device is closed at the end of the test.
+func attach(t testing.TB, dev *Device) *harness {
+	t.Helper()
+	span := driverSpan(QueueSize, harnessData)
+	mem, err := guestmem.FromRegions(guestmem.Region{GPA: queuetest.Base, Host: make([]byte, 2*span)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rx, err := queuetest.NewAt(mem, queuetest.Base, QueueSize, harnessData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := queuetest.NewAt(mem, queuetest.Base+guestmem.GPA(span), QueueSize, harnessData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, dev: dev, peer: -1, mem: mem, rx: rx, tx: tx}
+	h.dev.rx = rxState{mem: mem, q: rx.Queue, irq: &h.irq}
+	h.dev.tx = txState{mem: mem, q: tx.Queue, irq: &h.irq}
+	t.Cleanup(func() {
+		if err := h.dev.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return h
+}
+
+// tapHeader is the vnet header the stand-in tap puts before frames for
+// the guest: VIRTIO_NET_HDR_F_DATA_VALID, as a tap sets for checked
+// packets, which the device must clear (no GUEST_CSUM).
+var tapHeader = [HeaderSize]byte{hdrFlags: 2}
+
+// send writes a frame into the stand-in tap behind tapHeader, as the
+// kernel would.
+func (h *harness) send(frame []byte) {
+	h.t.Helper()
+	if _, err := unix.Write(h.peer, withHeader(tapHeader, frame)); err != nil {
+		h.t.Fatalf("send a %d-byte frame: %v", len(frame), err)
+	}
+}
+
+// recv returns the next frame the device wrote to the stand-in tap, or
+// nil if there is none within wait.
+func (h *harness) recv(wait time.Duration) []byte {
+	h.t.Helper()
+	fds := []unix.PollFd{{Fd: int32(h.peer), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(fds, int(wait.Milliseconds()))
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if n == 0 {
+			return nil
+		}
+		break
+	}
+	buf := make([]byte, MaxTxLen+1)
+	n, err := unix.Read(h.peer, buf)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return buf[:n]
+}
+
+// used returns the used elements of a mock driver since the last call.
+func (h *harness) used(d *queuetest.Driver) []queuetest.UsedElem {
+	h.t.Helper()
+	u, err := d.Used()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return u
+}
+
+// add makes a chain available on a mock driver.
+func (h *harness) add(d *queuetest.Driver, bufs ...queuetest.Buffer) queuetest.Request {
+	h.t.Helper()
+	req, err := d.Add(bufs...)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return req
+}
+
+// chainBytes returns the concatenated contents of a request's buffers.
+func (h *harness) chainBytes(req queuetest.Request) []byte {
+	h.t.Helper()
+	var out []byte
+	for _, p := range req.Bufs {
+		b, err := h.rx.Bytes(p) // any driver: they share the memory
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		out = append(out, b...)
+	}
+	return out
+}
+
+// frame returns an Ethernet frame of n bytes (n >= 14): broadcast
+// destination, testMAC source, EtherType 0x88b5 (local experimental),
+// then a pattern from seed.
+func frame(n int, seed byte) []byte {
+	f := make([]byte, n)
+	copy(f, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	copy(f[6:], testMAC[:])
+	f[12], f[13] = 0x88, 0xb5
+	for i := ethHeaderLen; i < n; i++ {
+		f[i] = seed + byte(i*7)
+	}
+	return f
+}
+
+// withHeader returns hdr (HeaderSize bytes) followed by f.
+func withHeader(hdr [HeaderSize]byte, f []byte) []byte { return append(hdr[:], f...) }

@@ -1,0 +1,189 @@
+package net
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/embervm/ember/devices/virtio"
+	"github.com/embervm/ember/devices/virtio/queue"
+	"github.com/embervm/ember/vmm/guestmem"
+	"golang.org/x/sys/unix"
+)
+
+// rxBatch is how many frames the receive path gives the guest before it
+// checks whether the driver wants an interrupt, so a long burst does not
+// keep the driver waiting until the tap is empty.
+const rxBatch = 64
+
+// rxState is the receive queue, owned by the worker.
+type rxState struct {
+	mem *guestmem.Memory
+	q   *queue.Queue
+	irq virtio.Interrupt
+
+	// The receive chain the next frame goes into, popped and not yet
+	// used: held is false when the device has none.
+	held bool
+	head uint16
+	bufs [][]byte // its buffers in guest memory, in chain order, then spare
+	room uint64   // their total length, without spare
+
+	// spare is one device-owned byte read after the chain's buffers. A
+	// tap truncates a frame that does not fit without saying so; a read
+	// that reaches spare means the frame was longer than the chain.
+	spare [1]byte
+}
+
+// Reasons a receive chain is returned unused.
+var (
+	errRxReadable = errors.New("receive chain has a device-readable segment")
+	errRxShort    = errors.New("receive chain too short for a frame")
+)
+
+// parse checks c as a receive chain and makes it the held chain. It does
+// no host I/O.
+func (r *rxState) parse(c queue.Chain) error {
+	r.bufs, r.room = r.bufs[:0], 0
+	for _, s := range c.Segments {
+		if !s.Writable {
+			return errRxReadable
+		}
+		b, err := r.mem.Slice(s.GPA, uint64(s.Len))
+		if err != nil {
+			return err // Pop checked the range; memory cannot shrink
+		}
+		if len(b) > 0 {
+			r.bufs = append(r.bufs, b)
+		}
+		r.room += uint64(s.Len)
+	}
+	if r.room < minFrame {
+		return fmt.Errorf("%w: %d bytes, want at least %d", errRxShort, r.room, minFrame)
+	}
+	r.bufs = append(r.bufs, r.spare[:])
+	r.held, r.head = true, c.Head
+	return nil
+}
+
+// receive moves frames from the tap into the guest's receive buffers until
+// the tap has none left (EAGAIN) or the guest has no buffer left, then
+// interrupts the driver if it wants. It runs on the worker when the tap
+// becomes readable and when the driver adds receive buffers. Stopping
+// with the guest out of buffers leaves frames in the tap; the driver's
+// next receive queue notification calls receive again, which reads on
+// until EAGAIN, so the tap's edge-triggered wake-ups resume.
+func (d *Device) receive() error {
+	r := &d.rx
+	for n := 1; ; n++ {
+		if !r.held {
+			ok, err := d.takeRxChain()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
+		}
+		more, err := d.receiveFrame()
+		if err != nil {
+			return err
+		}
+		if !more {
+			break
+		}
+		if n%rxBatch == 0 {
+			if err := r.interrupt(); err != nil {
+				return err
+			}
+		}
+	}
+	return r.interrupt()
+}
+
+// takeRxChain pops receive chains until one is usable and holds it. It
+// returns false when the ring is empty. Malformed and unusable chains are
+// returned to the driver with length 0.
+func (d *Device) takeRxChain() (bool, error) {
+	r := &d.rx
+	for {
+		c, ok, err := r.q.Pop(r.mem)
+		var bad *queue.ChainError
+		switch {
+		case errors.As(err, &bad): // counted by the queue
+			if bad.Head < r.q.Size() {
+				if err := r.q.AddUsed(r.mem, bad.Head, 0); err != nil {
+					return false, err
+				}
+			}
+			continue
+		case err != nil:
+			return false, err
+		case !ok:
+			d.stats.rxNoBuffers.Add(1)
+			return false, nil
+		}
+		if err := r.parse(c); err != nil {
+			d.stats.rxBadChains.Add(1)
+			if err := r.q.AddUsed(r.mem, c.Head, 0); err != nil {
+				return false, err
+			}
+			continue
+		}
+		return true, nil
+	}
+}
+
+// receiveFrame reads one frame from the tap into the held chain and, if
+// it fits, gives the chain to the driver. It returns false when the tap
+// had no frame. A frame too big for the chain (it reached the spare byte)
+// is dropped; the chain is kept for the next frame.
+func (d *Device) receiveFrame() (bool, error) {
+	r := &d.rx
+	n, err := d.io.ReadFrame(r.bufs)
+	switch {
+	case errors.Is(err, unix.EAGAIN), err == nil && n == 0:
+		return false, nil // n == 0: end of file (only a test stand-in does that)
+	case errors.Is(err, unix.EINVAL):
+		// The tap could not describe the frame in a vnet header (an
+		// offload we turned off); it has discarded the frame.
+		d.stats.rxDropTap.Add(1)
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("virtio-net %s: read from the tap: %w", d.name, err)
+	case uint64(n) > r.room:
+		d.stats.rxDropTooBig.Add(1)
+		return true, nil
+	case n < minFrame:
+		d.stats.rxDropTap.Add(1)
+		return true, nil
+	}
+	// The tap wrote its own header; the guest negotiated no offloads, so
+	// it gets flags 0, GSO_NONE and num_buffers 1.
+	scatter(r.bufs, rxHeader[:])
+	if err := r.q.AddUsed(r.mem, r.head, uint32(n)); err != nil { // n <= room, which Pop bounded to 32 bits
+		return false, err
+	}
+	r.held = false
+	d.stats.rxFrames.Add(1)
+	d.stats.rxBytes.Add(uint64(n - HeaderSize))
+	return true, nil
+}
+
+// interrupt raises a used buffer interrupt if the driver wants one for the
+// buffers used since the last check.
+func (r *rxState) interrupt() error {
+	if r.q.NeedsInterrupt(r.mem) {
+		return r.irq.Signal(virtio.UsedBuffer)
+	}
+	return nil
+}
+
+// scatter copies src across bufs in order.
+func scatter(bufs [][]byte, src []byte) {
+	for _, b := range bufs {
+		if len(src) == 0 {
+			return
+		}
+		src = src[copy(b, src):]
+	}
+}

@@ -1,0 +1,50 @@
+package net
+
+import "sync/atomic"
+
+// Stats are the device's counters since it was created. Byte counts are
+// Ethernet frame bytes, without the vnet header.
+type Stats struct {
+	RxFrames, RxBytes uint64 // frames given to the guest
+	TxFrames, TxBytes uint64 // frames written to the tap
+
+	// RxNoBuffers counts the times the receive path stopped reading the
+	// tap because the guest had posted no receive buffer. Nothing is
+	// lost: frames wait in the tap until the driver adds buffers.
+	RxNoBuffers uint64
+	// Receive drops, by reason.
+	RxDropTooBig uint64 // frame larger than the guest's buffer chain
+	RxDropTap    uint64 // frame the tap failed to deliver (read error)
+	// RxBadChains counts receive chains returned unused (length 0): a
+	// device-readable segment, or too short for any frame.
+	RxBadChains uint64
+
+	// Transmit drops, by reason; each chain is completed with length 0.
+	TxDropMalformed uint64 // chain with a device-writable segment (or a buffer outside guest memory)
+	TxDropLength    uint64 // shorter than a vnet and an Ethernet header, or longer than MaxTxLen
+	TxDropHeader    uint64 // header requests an offload that was not negotiated
+	TxDropBusy      uint64 // the tap would block (EAGAIN)
+	TxDropTap       uint64 // other tap write failures, e.g. EIO while the tap is down
+}
+
+type counters struct {
+	rxFrames, rxBytes, txFrames, txBytes        atomic.Uint64
+	rxNoBuffers, rxDropTooBig, rxDropTap        atomic.Uint64
+	rxBadChains                                 atomic.Uint64
+	txDropMalformed, txDropLength, txDropHeader atomic.Uint64
+	txDropBusy, txDropTap                       atomic.Uint64
+}
+
+// Stats returns the device's counters. Safe to call at any time.
+func (d *Device) Stats() Stats {
+	c := &d.stats
+	return Stats{
+		RxFrames: c.rxFrames.Load(), RxBytes: c.rxBytes.Load(),
+		TxFrames: c.txFrames.Load(), TxBytes: c.txBytes.Load(),
+		RxNoBuffers: c.rxNoBuffers.Load(), RxDropTooBig: c.rxDropTooBig.Load(),
+		RxDropTap: c.rxDropTap.Load(), RxBadChains: c.rxBadChains.Load(),
+		TxDropMalformed: c.txDropMalformed.Load(), TxDropLength: c.txDropLength.Load(),
+		TxDropHeader: c.txDropHeader.Load(), TxDropBusy: c.txDropBusy.Load(),
+		TxDropTap: c.txDropTap.Load(),
+	}
+}
