@@ -140,3 +140,97 @@ func TestImmediateExit(t *testing.T) {
 		t.Fatalf("exit = %v, %v; want hlt", e.Kind, err)
 	}
 }
+
+// TestStateRoundTrip reads and writes back every piece of machine state a
+// snapshot saves, on a VM with an in-kernel irqchip and PIT.
+func TestStateRoundTrip(t *testing.T) {
+	s := openOrFail(t)
+	vm, err := s.CreateVM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	if err := vm.CreateIRQChip(); err != nil {
+		t.Fatal(err)
+	}
+	if err := vm.CreatePIT2(); err != nil {
+		t.Fatal(err)
+	}
+	for _, chip := range []uint32{IRQChipPICMaster, IRQChipPICSlave, IRQChipIOAPIC} {
+		c, err := vm.IRQChip(chip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c[0] != byte(chip) {
+			t.Errorf("chip id %d in the state of chip %d", c[0], chip)
+		}
+		if err := vm.SetIRQChip(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := vm.PIT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := vm.SetPIT(p); err != nil {
+		t.Fatal(err)
+	}
+	clk, err := vm.Clock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := vm.SetClock(clk); err != nil {
+		t.Fatal(err)
+	}
+	c, err := vm.CreateVCPU(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ev, err := c.VCPUEvents()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetVCPUEvents(ev); err != nil {
+		t.Fatal(err)
+	}
+	x, err := c.XSave()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetXSave(x); err != nil {
+		t.Fatal(err)
+	}
+	xcr, err := c.XCRs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetXCRs(xcr); err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.DebugRegs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetDebugRegs(d); err != nil {
+		t.Fatal(err)
+	}
+	l, err := c.LAPIC()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetLAPIC(l); err != nil {
+		t.Fatal(err)
+	}
+	mp, err := c.MPState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetMPState(mp); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := s.MSRIndexList()
+	if err != nil || len(idx) == 0 {
+		t.Fatalf("MSR index list: %d entries, %v", len(idx), err)
+	}
+}
