@@ -3,6 +3,7 @@ package vmm
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -33,7 +34,14 @@ type Config struct {
 	Memory  uint64 // bytes
 	CPUs    int
 	Disks   []DiskConfig
+	Nets    []NetConfig
 	RNG     bool // attach a virtio entropy device
+}
+
+// NetConfig is one virtio-net interface backed by a host TAP device.
+type NetConfig struct {
+	Tap string
+	MAC net.HardwareAddr // nil: a random locally administered address
 }
 
 // DiskConfig is one virtio-blk disk backed by a raw image file.
@@ -66,6 +74,11 @@ func (c *Config) Validate() error {
 	for _, d := range c.Disks {
 		if err := checkDisk(d); err != nil {
 			return err
+		}
+	}
+	for _, n := range c.Nets {
+		if n.Tap == "" || len(n.Tap) > 15 {
+			return fmt.Errorf("--net tap=%q: a TAP device name of 1 to 15 characters is needed", n.Tap)
 		}
 	}
 	if c.CPUs < 1 || c.CPUs > boot.MaxCPUs {

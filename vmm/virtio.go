@@ -7,6 +7,7 @@ import (
 	"github.com/embervm/ember/devices/virtio"
 	"github.com/embervm/ember/devices/virtio/blk"
 	"github.com/embervm/ember/devices/virtio/mmio"
+	"github.com/embervm/ember/devices/virtio/netdev"
 	"github.com/embervm/ember/devices/virtio/rng"
 	"github.com/embervm/ember/vmm/kvm"
 )
@@ -35,6 +36,14 @@ func (v *VM) attachVirtioDevices() error {
 		}
 		v.closers = append(v.closers, b)
 		devs = append(devs, virtioDev{"blk", b})
+	}
+	for _, n := range v.cfg.Nets {
+		d, err := netdev.New(netdev.Options{Tap: n.Tap, MAC: n.MAC})
+		if err != nil {
+			return err
+		}
+		v.closers = append(v.closers, d)
+		devs = append(devs, virtioDev{"net", d})
 	}
 	if v.cfg.RNG {
 		devs = append(devs, virtioDev{"rng", rng.New(nil)})

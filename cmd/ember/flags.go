@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -13,7 +14,7 @@ import (
 type vmFlags struct {
 	kernel, initrd, cmdline, memory, console string
 	cpus                                     int
-	disks                                    []string
+	disks, nets                              []string
 	rng                                      bool
 }
 
@@ -26,6 +27,7 @@ func addVMFlags(fs *pflag.FlagSet) *vmFlags {
 	fs.IntVar(&f.cpus, "cpus", 1, "number of vCPUs")
 	fs.StringVar(&f.console, "console", "stdio", "serial console: stdio, none, or file:PATH")
 	fs.StringArrayVar(&f.disks, "disk", nil, "virtio-blk disk: PATH[,ro][,id=NAME] (repeatable; the first is /dev/vda)")
+	fs.StringArrayVar(&f.nets, "net", nil, "virtio-net interface on a host TAP device: tap=NAME[,mac=MAC] (repeatable; eth0, eth1...)")
 	fs.BoolVar(&f.rng, "rng", true, "virtio entropy device fed from the host's random source (--rng=false to omit)")
 	return f
 }
@@ -42,6 +44,13 @@ func (f *vmFlags) config() (vmm.Config, error) {
 			return vmm.Config{}, err
 		}
 		cfg.Disks = append(cfg.Disks, dc)
+	}
+	for _, n := range f.nets {
+		nc, err := parseNet(n)
+		if err != nil {
+			return vmm.Config{}, err
+		}
+		cfg.Nets = append(cfg.Nets, nc)
 	}
 	if _, err := parseConsole(f.console); err != nil {
 		return vmm.Config{}, err
@@ -98,4 +107,27 @@ func parseDisk(s string) (vmm.DiskConfig, error) {
 		}
 	}
 	return d, nil
+}
+
+// parseNet parses a --net value: tap=NAME[,mac=MAC].
+func parseNet(s string) (vmm.NetConfig, error) {
+	var n vmm.NetConfig
+	for _, p := range strings.Split(s, ",") {
+		switch {
+		case strings.HasPrefix(p, "tap="):
+			n.Tap = p[len("tap="):]
+		case strings.HasPrefix(p, "mac="):
+			mac, err := net.ParseMAC(p[len("mac="):])
+			if err != nil || len(mac) != 6 {
+				return n, fmt.Errorf("--net %q: bad MAC address (use e.g. mac=02:00:00:00:00:01)", s)
+			}
+			n.MAC = mac
+		default:
+			return n, fmt.Errorf("--net %q: unknown option %q (use tap=NAME[,mac=MAC])", s, p)
+		}
+	}
+	if n.Tap == "" {
+		return n, fmt.Errorf("--net %q: missing tap=NAME", s)
+	}
+	return n, nil
 }

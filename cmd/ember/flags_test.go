@@ -91,3 +91,15 @@ func TestCRLFWriter(t *testing.T) {
 		t.Errorf("crlfWriter wrote %q (n=%d, %v)", b.String(), n, err)
 	}
 }
+
+func TestParseNet(t *testing.T) {
+	n, err := parseNet("tap=tap0,mac=02:00:00:00:00:07")
+	if err != nil || n.Tap != "tap0" || n.MAC.String() != "02:00:00:00:00:07" {
+		t.Errorf("parseNet = %+v, %v", n, err)
+	}
+	for _, bad := range []string{"", "tap=", "mac=02:00:00:00:00:07", "tap=t,mac=zz", "tap=t,foo=1"} {
+		if _, err := parseNet(bad); err == nil || !strings.Contains(err.Error(), "--net") {
+			t.Errorf("parseNet(%q) = %v, want an error naming --net", bad, err)
+		}
+	}
+}

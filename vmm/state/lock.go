@@ -23,6 +23,21 @@ func (l *Lock) File() *os.File { return l.f }
 // the file keeps holding it).
 func (l *Lock) Close() error { return l.f.Close() }
 
+// RemoveDir deletes d if it is still the directory this lock belongs to
+// (the VM process may have removed it already, and a new VM of the same
+// name may have taken its place).
+func (l *Lock) RemoveDir(d Dir) error {
+	a, err := l.f.Stat()
+	if err != nil {
+		return err
+	}
+	b, err := os.Stat(d.File(LockFile))
+	if err != nil || !os.SameFile(a, b) {
+		return nil
+	}
+	return d.RemoveOwned()
+}
+
 // Create makes the state directory of a new VM called name under base
 // (created 0700 if missing) and returns it with its lock held. It fails
 // with an error wrapping ErrInUse if a live VM has the name; a dead VM's

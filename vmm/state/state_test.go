@@ -220,3 +220,33 @@ func TestCreateChecks(t *testing.T) {
 		t.Error("Create accepted socket paths longer than a unix socket address allows")
 	}
 }
+
+func TestLockRemoveDirOnlyItsOwn(t *testing.T) {
+	base := t.TempDir()
+	d, lock, err := Create(base, "vm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The VM process removed the directory and a new VM took the name.
+	if err := d.RemoveOwned(); err != nil {
+		t.Fatal(err)
+	}
+	d2, lock2, err := Create(base, "vm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock2.Close()
+	if err := lock.RemoveDir(d); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := d2.Status(); !st.Alive {
+		t.Fatal("RemoveDir with a stale lock removed the new VM's directory")
+	}
+	lock.Close()
+	if err := lock2.RemoveDir(d2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(d2.Path()); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("RemoveDir kept its own directory")
+	}
+}

@@ -1,4 +1,4 @@
-package net
+package netdev
 
 // Feature bits (§5.1.3).
 const (

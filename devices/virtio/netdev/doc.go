@@ -1,4 +1,4 @@
-// Package net is the virtio network device (virtio 1.2 §5.1) backed by a
+// Package netdev is the virtio network device (virtio 1.2 §5.1) backed by a
 // Linux tap interface.
 //
 // The device has one receive queue (0) and one transmit queue (1) and
@@ -45,4 +45,4 @@
 // receive path reads the tap until EAGAIN or until the guest runs out of
 // buffers, so no edge is lost; it is never woken by a timer and never
 // spins. Counters (Stats) are atomics readable from any goroutine.
-package net
+package netdev

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/embervm/ember/vmm"
+	"github.com/embervm/ember/vmm/api"
+	"github.com/embervm/ember/vmm/console"
+	"github.com/embervm/ember/vmm/state"
+)
+
+// daemonCommand is the hidden command a detached VM's process runs
+// (ember start re-executes ember with it). It is registered only when
+// invoked, so the usage never lists it.
+const daemonCommand = "_vmm"
+
+// Files the start command hands the VM process (exec.Cmd.ExtraFiles).
+const (
+	daemonLockFD   = 3 // the state directory's lock, held for life
+	daemonStatusFD = 4 // a pipe: one line, "ok" or "error: MESSAGE", then closed
+)
+
+func init() {
+	if len(os.Args) > 1 && os.Args[1] == daemonCommand {
+		commands[daemonCommand] = command{"run a detached VM (internal, started by 'ember start')", daemonCmd}
+	}
+}
+
+// vmSpec is a detached VM's config.json.
+type vmSpec struct {
+	Name   string     `json:"name"`
+	Config vmm.Config `json:"config"`
+}
+
+// startedTimeout bounds how long the VM may take from process start to
+// its first KVM_RUN.
+const startedTimeout = 60 * time.Second
+
+func daemonCmd(args []string) error {
+	fs := pflag.NewFlagSet("ember "+daemonCommand, pflag.ContinueOnError)
+	dir := fs.String("state-dir", "", "the VM's state directory")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	lock := os.NewFile(daemonLockFD, "lock")
+	status := os.NewFile(daemonStatusFD, "status")
+	if lock == nil || status == nil || *dir == "" {
+		return errors.New("this command is internal: use 'ember start'")
+	}
+	// The lock must stay open until the process exits: an *os.File that
+	// becomes garbage is closed by its finalizer.
+	defer runtime.KeepAlive(lock)
+	var once sync.Once
+	report := func(msg string) {
+		once.Do(func() {
+			fmt.Fprintln(status, msg)
+			status.Close()
+		})
+	}
+	err := runDaemon(*dir, lock, report)
+	if err != nil {
+		report("error: " + oneLine(err.Error()))
+	}
+	return err
+}
+
+// runDaemon runs the VM of the state directory dir until it ends, then
+// removes the directory. report gets "ok" once the guest runs.
+func runDaemon(dir string, lock *os.File, report func(string)) error {
+	started := time.Now()
+	d := state.Dir{Base: filepath.Dir(dir), Name: filepath.Base(dir)}
+	if err := checkLockFD(d, lock); err != nil {
+		return err
+	}
+	defer d.RemoveOwned()
+	spec, err := readSpec(d)
+	if err != nil {
+		return err
+	}
+	if err := d.WritePID(os.Getpid()); err != nil {
+		return err
+	}
+	mux, err := console.New(console.Options{LogPath: d.File(state.ConsoleLog)})
+	if err != nil {
+		return err
+	}
+	defer mux.Close()
+	if err := mux.Listen(d.File(state.ConsoleSocket)); err != nil {
+		return err
+	}
+	v, err := vmm.New(spec.Config, vmm.IO{ConsoleOut: mux, ConsoleIn: mux.Input(), Log: os.Stderr})
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "ember: VM %s: "+format+"\n", append([]any{spec.Name}, args...)...)
+	}
+	srv := api.NewServer(v, api.Info{Name: spec.Name, PID: os.Getpid(), Config: spec.Config, Started: started}, logf)
+	defer srv.Close()
+	if err := srv.Listen(d.File(state.APISocket)); err != nil {
+		return err
+	}
+
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer cancel()
+	done := make(chan runResult, 1)
+	go func() {
+		r, err := v.Run(ctx)
+		done <- runResult{r, err}
+	}()
+	if err := waitRunning(v, done, cancel); err != nil {
+		return err
+	}
+	report("ok")
+	logf("running (pid %d)", os.Getpid())
+	res := <-done
+	if res.err != nil {
+		logf("stopped: %v", res.err)
+		return res.err
+	}
+	logf("ended: %v", res.reason)
+	// Deferred, in order: API server, VM, console (viewers get the last
+	// output), state directory.
+	return nil
+}
+
+// runResult is what VM.Run returned.
+type runResult struct {
+	reason vmm.ExitReason
+	err    error
+}
+
+// waitRunning waits until the VM's first vCPU entered the guest. If Run
+// ends first, or startedTimeout passes (then it stops the VM), it
+// returns why.
+func waitRunning(v *vmm.VM, done <-chan runResult, stop context.CancelFunc) error {
+	deadline := time.After(startedTimeout)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for v.FirstRun().IsZero() {
+		select {
+		case res := <-done:
+			if res.err != nil {
+				return res.err
+			}
+			return fmt.Errorf("the VM stopped (%v) before its first vCPU ran", res.reason)
+		case <-deadline:
+			stop()
+			<-done
+			return fmt.Errorf("no vCPU entered the guest within %v", startedTimeout)
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+func readSpec(d state.Dir) (vmSpec, error) {
+	var spec vmSpec
+	b, err := os.ReadFile(d.File(state.ConfigFile))
+	if err != nil {
+		return spec, err
+	}
+	if err := json.Unmarshal(b, &spec); err != nil {
+		return spec, fmt.Errorf("%s: %w", d.File(state.ConfigFile), err)
+	}
+	if spec.Name != d.Name {
+		return spec, fmt.Errorf("%s: name %q, but the directory is %s", d.File(state.ConfigFile), spec.Name, d.Name)
+	}
+	return spec, nil
+}
+
+// checkLockFD checks that the inherited lock file is the state
+// directory's lock file.
+func checkLockFD(d state.Dir, lock *os.File) error {
+	a, err1 := lock.Stat()
+	b, err2 := os.Stat(d.File(state.LockFile))
+	if err1 != nil || err2 != nil || !os.SameFile(a, b) {
+		return fmt.Errorf("%s: not handed its state directory's lock: use 'ember start'", d.Path())
+	}
+	return nil
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/embervm/ember/vmm/api"
+	"github.com/embervm/ember/vmm/state"
+)
+
+func startCmd(args []string) error {
+	fs := pflag.NewFlagSet("ember start", pflag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: ember start --name NAME --kernel PATH [--initrd PATH] [FLAGS]\n\n"+
+			"Starts a VM in the background, in its own ember process, and returns once the guest\n"+
+			"runs, printing its name. Its serial console is on 'ember console NAME'; 'ember ls',\n"+
+			"'stop', 'kill', 'pause', 'resume' and 'inspect' manage it.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	name := fs.String("name", "", "the VM's name (required; unique): a letter or digit, then up to 63 of [a-zA-Z0-9_.-]")
+	stateDir := addStateDirFlag(fs)
+	vf := addVMFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *name == "" {
+		return errors.New("--name NAME is required")
+	}
+	if err := state.ValidName(*name); err != nil {
+		return fmt.Errorf("--name: %w", err)
+	}
+	if fs.Changed("console") {
+		return errors.New("--console does not apply to a started VM: its console is 'ember console NAME'")
+	}
+	spec, err := startSpec(*name, vf)
+	if err != nil {
+		return err
+	}
+	base, err := baseDir(*stateDir)
+	if err != nil {
+		return err
+	}
+	d, lock, err := state.Create(base, *name)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := spawn(d, spec, lock); err != nil {
+		lock.RemoveDir(d) // the VM process is gone, and we still hold the lock
+		return err
+	}
+	fmt.Println(*name)
+	return nil
+}
+
+// startSpec builds the VM's config from the flags, with absolute paths:
+// the VM process runs in /.
+func startSpec(name string, vf *vmFlags) (vmSpec, error) {
+	cfg, err := vf.config()
+	if err != nil {
+		return vmSpec{}, err
+	}
+	abs := func(p *string) error {
+		if *p == "" {
+			return nil
+		}
+		a, err := filepath.Abs(*p)
+		*p = a
+		return err
+	}
+	if err := errors.Join(abs(&cfg.Kernel), abs(&cfg.Initrd)); err != nil {
+		return vmSpec{}, err
+	}
+	for i := range cfg.Disks {
+		if err := abs(&cfg.Disks[i].Path); err != nil {
+			return vmSpec{}, err
+		}
+	}
+	return vmSpec{Name: name, Config: cfg}, nil
+}
+
+// spawn writes the VM's config into d, starts its detached ember
+// process, and waits until that reports the guest running and the API
+// answers so.
+func spawn(d state.Dir, spec vmSpec, lock *state.Lock) error {
+	b, err := json.MarshalIndent(spec, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(d.File(state.ConfigFile), append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	logFile, err := os.OpenFile(d.File(state.LogFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer statusR.Close()
+	cmd := exec.Command("/proc/self/exe", daemonCommand, "--state-dir", d.Path())
+	cmd.Args[0] = os.Args[0]
+	cmd.Dir = "/"
+	cmd.Stdout, cmd.Stderr = logFile, logFile // stdin: /dev/null
+	cmd.ExtraFiles = []*os.File{lock.File(), statusW}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	statusW.Close()
+	if err != nil {
+		return fmt.Errorf("start the VM process: %w", err)
+	}
+	if err := waitStarted(cmd, statusR, d); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return err
+	}
+	cmd.Process.Release() // it runs on its own, reparented at our exit
+	return nil
+}
+
+// waitStarted reads the VM process's status line and checks the API
+// agrees; on failure it says why.
+func waitStarted(cmd *exec.Cmd, status *os.File, d state.Dir) error {
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(status).ReadString('\n')
+		line <- strings.TrimSpace(s)
+	}()
+	var msg string
+	select {
+	case msg = <-line:
+	case <-time.After(startedTimeout + 10*time.Second):
+		return fmt.Errorf("VM %s did not start within %v (killed it)", d.Name, startedTimeout)
+	}
+	if msg == "ok" {
+		return checkRunning(d)
+	}
+	cmd.Wait() // it is exiting
+	if m, ok := strings.CutPrefix(msg, "error: "); ok {
+		return errors.New(m)
+	}
+	return fmt.Errorf("the VM process exited before the guest ran: %s", lastLines(d.File(state.LogFile), 3))
+}
+
+// checkRunning asks the new VM's API for its state.
+func checkRunning(d state.Dir) error {
+	ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
+	defer cancel()
+	info, err := client(d).VM(ctx)
+	if err != nil {
+		return fmt.Errorf("VM %s started but its API does not answer: %w", d.Name, err)
+	}
+	if info.State != api.StateRunning {
+		return fmt.Errorf("VM %s started but is %s", d.Name, info.State)
+	}
+	return nil
+}
+
+// lastLines returns the last n lines of a file, joined with "; ".
+func lastLines(path string, n int) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return "no log (" + err.Error() + ")"
+	}
+	defer f.Close()
+	b, _ := io.ReadAll(io.LimitReader(f, 1<<20))
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	if s := strings.Join(lines, "; "); s != "" {
+		return s
+	}
+	return "nothing logged"
+}

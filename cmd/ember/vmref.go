@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/embervm/ember/vmm/api"
+	"github.com/embervm/ember/vmm/state"
+)
+
+// Helpers shared by the commands that manage detached VMs.
+
+func addStateDirFlag(fs *pflag.FlagSet) *string {
+	return fs.String("state-dir", "", "directory holding detached VMs' state (default: $"+state.EnvDir+
+		", else /run/ember for root, else $XDG_RUNTIME_DIR/ember)")
+}
+
+// baseDir returns the absolute base state directory.
+func baseDir(flag string) (string, error) {
+	base, err := filepath.Abs(state.BaseDir(flag))
+	if err != nil {
+		return "", fmt.Errorf("state directory: %w", err)
+	}
+	return base, nil
+}
+
+// parseNameFlags parses args for a command taking one VM name.
+func parseNameFlags(fs *pflag.FlagSet, args []string) (string, error) {
+	fs.SortFlags = false
+	if err := fs.Parse(args); err != nil {
+		if err == pflag.ErrHelp {
+			return "", exitError{0}
+		}
+		return "", exitError{2}
+	}
+	switch fs.NArg() {
+	case 0:
+		return "", errors.New("missing VM name (see --help; 'ember ls' lists VMs)")
+	case 1:
+		return fs.Arg(0), nil
+	}
+	return "", fmt.Errorf("unexpected argument %q: give one VM name", fs.Arg(1))
+}
+
+// nameUsage returns a pflag Usage function for "ember CMD [FLAGS] NAME".
+func nameUsage(fs *pflag.FlagSet, synopsis, text string) func() {
+	return func() {
+		fmt.Fprintf(os.Stderr, "usage: ember %s\n\n%s\n", synopsis, text)
+		if fs.HasFlags() {
+			fmt.Fprintf(os.Stderr, "\nflags:\n")
+			fs.PrintDefaults()
+		}
+	}
+}
+
+// lookupVM finds the live VM called name under base. A VM whose process
+// died is cleaned up and reported as not running.
+func lookupVM(base, name string) (state.Dir, state.Status, error) {
+	d, err := state.Open(base, name)
+	if err != nil {
+		return d, state.Status{}, err
+	}
+	st, err := d.Status()
+	if err != nil {
+		return d, st, err
+	}
+	if !st.Alive {
+		rmErr := d.Remove()
+		return d, st, fmt.Errorf("VM %q is not running: its process died%s; its state was removed%s", name, pidSuffix(st.PID), errSuffix(rmErr))
+	}
+	return d, st, nil
+}
+
+func pidSuffix(pid int) string {
+	if pid == 0 {
+		return ""
+	}
+	return " (pid " + strconv.Itoa(pid) + ")"
+}
+
+func errSuffix(err error) string {
+	if err == nil {
+		return ""
+	}
+	return " (" + err.Error() + ")"
+}
+
+func client(d state.Dir) *api.Client { return api.NewClient(d.File(state.APISocket)) }
+
+// apiTimeout bounds one API request from the CLI.
+const apiTimeout = 10 * time.Second
+
+func apiContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), apiTimeout)
+}
+
+// killVM SIGKILLs the VM's process, after checking the pid is that VM's
+// ember process, and waits until it is gone.
+func killVM(d state.Dir, pid int) error {
+	if pid == 0 {
+		return fmt.Errorf("VM %s has no pid recorded yet: try again in a moment", d.Name)
+	}
+	if !state.IsVMProcess(pid, d) {
+		return fmt.Errorf("VM %s: pid %d is not its ember process; not killing it", d.Name, pid)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("kill VM %s (pid %d): %w", d.Name, pid, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := d.WaitDead(ctx); err != nil {
+		return fmt.Errorf("VM %s (pid %d) still alive after SIGKILL: %w", d.Name, pid, err)
+	}
+	waitExited(pid, 5*time.Second)
+	return nil
+}
+
+// waitExited waits (bounded) until pid no longer runs: gone, or a zombie
+// waiting for its parent. The VM's lock is released while the process
+// exits; this makes "no process left" hold when the command returns.
+func waitExited(pid int, d time.Duration) {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			return
+		}
+		// The state follows the parenthesised command name.
+		if i := strings.LastIndexByte(string(b), ')'); i < 0 || strings.HasPrefix(string(b[i+1:]), " Z") || strings.HasPrefix(string(b[i+1:]), " X") {
+			return
+		}
+	}
+}
