@@ -1,0 +1,96 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+func TestSendInputDetach(t *testing.T) {
+	cases := []struct {
+		in       string
+		sent     string
+		detached bool
+	}{
+		{"ls\r", "ls\r", false},
+		{"echo hi\r\x1d", "echo hi\r", true},
+		{"a\x1db", "a", true},
+		{"\x1d", "", true},
+	}
+	for _, c := range cases {
+		client, server := net.Pipe()
+		got := make(chan string, 1)
+		go func() {
+			b, _ := io.ReadAll(server)
+			got <- string(b)
+		}()
+		detached := sendInput(client, strings.NewReader(c.in))
+		client.Close()
+		if s := <-got; s != c.sent || detached != c.detached {
+			t.Errorf("input %q: sent %q, detached %v; want %q, %v", c.in, s, detached, c.sent, c.detached)
+		}
+	}
+}
+
+func TestParseNameFlags(t *testing.T) {
+	for _, c := range []struct {
+		args    []string
+		name    string
+		wantErr bool
+	}{
+		{[]string{"t1"}, "t1", false},
+		{[]string{"--state-dir", "/x", "t1"}, "t1", false},
+		{[]string{}, "", true},
+		{[]string{"a", "b"}, "", true},
+		{[]string{"--bogus", "a"}, "", true},
+	} {
+		fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		addStateDirFlag(fs)
+		name, err := parseNameFlags(fs, c.args)
+		if name != c.name || (err != nil) != c.wantErr {
+			t.Errorf("%v: %q, %v", c.args, name, err)
+		}
+	}
+}
+
+// TestAttachPipes runs a console session with pipes for stdin: output
+// flows, input reaches the socket, and the detach key ends it cleanly.
+func TestAttachPipes(t *testing.T) {
+	client, server := net.Pipe()
+	defer server.Close()
+	inR, inW, err := osPipe(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	done := make(chan error, 1)
+	go func() { done <- attach(client, "t1", inR, &out, false) }()
+	server.Write([]byte("guest says hi\r\n"))
+	inW.Write([]byte("typed\r"))
+	buf := make([]byte, 6)
+	server.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(server, buf); err != nil || string(buf) != "typed\r" {
+		t.Fatalf("guest got %q, %v", buf, err)
+	}
+	inW.Write([]byte{detachKey})
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Ctrl-] did not detach")
+	}
+	if out.String() != "guest says hi\r\n" {
+		t.Errorf("output %q", out.String())
+	}
+	if _, err := server.Write([]byte("x")); !errors.Is(err, io.ErrClosedPipe) {
+		t.Errorf("connection still open after detach: %v", err)
+	}
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/embervm/ember/vmm/api"
+	"github.com/embervm/ember/vmm/state"
+)
+
+func stopCmd(args []string) error {
+	fs := pflag.NewFlagSet("ember stop", pflag.ContinueOnError)
+	fs.Usage = nameUsage(fs, "stop [--timeout 10s] NAME",
+		"Asks the guest to shut down (a serial break and the Magic SysRq keys e, s, u, b: terminate\n"+
+			"all tasks, sync, remount read-only, reboot), waits up to --timeout for the VM to end, then\n"+
+			"kills it. A paused VM is resumed first. Its state directory is removed in every case.")
+	timeout := fs.Duration("timeout", 10*time.Second, "how long the guest gets to shut down before it is killed")
+	stateDir := addStateDirFlag(fs)
+	name, err := parseNameFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	base, err := baseDir(*stateDir)
+	if err != nil {
+		return err
+	}
+	d, st, err := lookupVM(base, name)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(*timeout)
+	if err := requestShutdown(d, deadline); err != nil {
+		fmt.Fprintf(os.Stderr, "ember stop: could not ask %s to shut down (%v); killing it at the timeout\n", name, err)
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	if err := d.WaitDead(ctx); err == nil {
+		waitExited(st.PID, 5*time.Second)
+	} else {
+		fmt.Fprintf(os.Stderr, "ember stop: %s did not shut down within %v: killing it\n", name, *timeout)
+		if err := killVM(d, st.PID); err != nil {
+			return err
+		}
+	}
+	if err := d.Remove(); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// requestShutdown resumes the VM if paused, then asks it to shut down.
+func requestShutdown(d state.Dir, deadline time.Time) error {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	c := client(d)
+	info, err := c.VM(ctx)
+	if err != nil {
+		return err
+	}
+	if info.State == api.StatePaused {
+		if _, err := c.SetState(ctx, api.StateRunning); err != nil {
+			return err
+		}
+	}
+	_, err = c.Shutdown(ctx)
+	return err
+}
+
+func killCmd(args []string) error {
+	fs := pflag.NewFlagSet("ember kill", pflag.ContinueOnError)
+	fs.Usage = nameUsage(fs, "kill NAME", "Kills a started VM at once (SIGKILL) and removes its state directory.")
+	stateDir := addStateDirFlag(fs)
+	name, err := parseNameFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	base, err := baseDir(*stateDir)
+	if err != nil {
+		return err
+	}
+	d, st, err := lookupVM(base, name)
+	if err != nil {
+		return err
+	}
+	if err := killVM(d, st.PID); err != nil {
+		return err
+	}
+	return d.Remove()
+}

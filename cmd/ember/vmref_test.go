@@ -1,0 +1,43 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func osPipe(t *testing.T) (*os.File, *os.File, error) {
+	r, w, err := os.Pipe()
+	if err == nil {
+		t.Cleanup(func() { r.Close(); w.Close() })
+	}
+	return r, w, err
+}
+
+func TestLookupVMErrorsNameTheVM(t *testing.T) {
+	base := t.TempDir()
+	for _, name := range []string{"nosuchvm", "bad/name"} {
+		_, _, err := lookupVM(base, name)
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("lookupVM(%q) = %v, want an error naming it", name, err)
+		}
+	}
+}
+
+func TestStartRejectsBadNamesAndConsole(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--kernel", "/k"}, "--name"},
+		{[]string{"--name", "-x", "--kernel", "/k"}, "bad VM name"},
+		{[]string{"--name", "a/b", "--kernel", "/k"}, "bad VM name"},
+		{[]string{"--name", "ok", "--kernel", "/k", "--console", "none"}, "--console"},
+		{[]string{"--name", "ok", "--state-dir", t.TempDir(), "--kernel", "/nonexistent/k"}, "/nonexistent/k"},
+	} {
+		err := startCmd(c.args)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("start %v: %v, want an error mentioning %q", c.args, err, c.want)
+		}
+	}
+}
