@@ -123,7 +123,7 @@ func TestLifecycle(t *testing.T) {
 			State string `json:"state"`
 		} `json:"vm"`
 		Stats struct {
-			Exits  map[string]uint64 `json:"exits"`
+			Exits  map[string]uint64         `json:"exits"`
 			Serial struct{ BytesOut uint64 } `json:"serial"`
 		} `json:"stats"`
 	}
