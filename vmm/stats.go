@@ -6,6 +6,7 @@ import (
 	"github.com/embervm/ember/devices/serial"
 	"github.com/embervm/ember/devices/virtio/blk"
 	"github.com/embervm/ember/devices/virtio/mmio"
+	"github.com/embervm/ember/devices/virtio/netdev"
 	"github.com/embervm/ember/vmm/kvm"
 )
 
@@ -17,6 +18,7 @@ type Stats struct {
 	UnhandledMMIO uint64              `json:"unhandled_mmio"`
 	Serial        serial.Stats        `json:"serial"`
 	Disks         []DiskStats         `json:"disks,omitempty"`
+	Nets          []NetStats          `json:"nets,omitempty"`
 	Virtio        []VirtioStats       `json:"virtio,omitempty"`
 }
 
@@ -26,9 +28,15 @@ type DiskStats struct {
 	blk.Stats
 }
 
+// NetStats are one virtio-net interface's frame counters.
+type NetStats struct {
+	Tap string `json:"tap"`
+	netdev.Stats
+}
+
 // VirtioStats are one virtio-mmio transport's error counters.
 type VirtioStats struct {
-	Device string `json:"device"` // "blk0", "blk1", ..., "rng"
+	Device string `json:"device"` // "blk0", "blk1", ..., "net0", ..., "rng"
 	mmio.Stats
 }
 
@@ -55,21 +63,28 @@ func (v *VM) Stats() Stats {
 	if v.serial != nil {
 		s.Serial = v.serial.Stats()
 	}
-	// Devices are in v.closers in attach order: disks (config order),
-	// then the entropy device; each transport follows its device's
-	// backend.
-	var disks, transports int
+	// Devices are in v.closers in attach order (attachVirtioDevices):
+	// disks and nets in config order, then the entropy device; the
+	// transports, in the same order, follow.
+	disks, nets := len(v.cfg.Disks), len(v.cfg.Nets)
+	var transports int
 	for _, c := range v.closers {
 		switch d := c.(type) {
 		case *blk.Device:
-			if disks < len(v.cfg.Disks) {
-				s.Disks = append(s.Disks, DiskStats{Path: v.cfg.Disks[disks].Path, Stats: d.Stats()})
+			if i := len(s.Disks); i < disks {
+				s.Disks = append(s.Disks, DiskStats{Path: v.cfg.Disks[i].Path, Stats: d.Stats()})
 			}
-			disks++
+		case *netdev.Device:
+			if i := len(s.Nets); i < nets {
+				s.Nets = append(s.Nets, NetStats{Tap: v.cfg.Nets[i].Tap, Stats: d.Stats()})
+			}
 		case *mmio.Transport:
 			name := "rng"
-			if transports < len(v.cfg.Disks) {
-				name = "blk" + strconv.Itoa(transports)
+			switch i := transports; {
+			case i < disks:
+				name = "blk" + strconv.Itoa(i)
+			case i < disks+nets:
+				name = "net" + strconv.Itoa(i-disks)
 			}
 			s.Virtio = append(s.Virtio, VirtioStats{Device: name, Stats: d.Stats()})
 			transports++
