@@ -146,6 +146,7 @@ func (v *VM) attachLegacyDevices(out io.Writer) error {
 	v.closers = append(v.closers, irq)
 	v.serial = serial.New(out, irq)
 	kbd := i8042.New(func() { v.stop(ExitReset, nil) })
+	v.kbd = kbd
 	for _, d := range []struct {
 		name       string
 		base, size uint64
@@ -183,8 +184,9 @@ func (v *VM) createVCPUs() error {
 		if err != nil {
 			return err
 		}
-		v.vcpus = append(v.vcpus, &vcpu{VCPU: c})
-		if err := c.SetCPUID(guestCPUID(supported, i, v.cfg.CPUs, tscDeadline)); err != nil {
+		cpuid := guestCPUID(supported, i, v.cfg.CPUs, tscDeadline)
+		v.vcpus = append(v.vcpus, &vcpu{VCPU: c, cpuid: cpuid})
+		if err := c.SetCPUID(cpuid); err != nil {
 			return err
 		}
 		if err := c.SetMSRs(bootMSRs()); err != nil {

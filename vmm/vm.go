@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/embervm/ember/devices/bus"
+	"github.com/embervm/ember/devices/i8042"
 	"github.com/embervm/ember/devices/serial"
 	"github.com/embervm/ember/vmm/guestmem"
 	"github.com/embervm/ember/vmm/kvm"
@@ -42,6 +43,7 @@ type VM struct {
 	mmio  bus.Bus
 
 	serial        *serial.Device
+	kbd           *i8042.Device
 	input         io.Reader
 	closers       []io.Closer
 	deviceCmdline string // kernel parameters announcing virtio devices
@@ -63,7 +65,8 @@ type VM struct {
 
 type vcpu struct {
 	*kvm.VCPU
-	tid   atomic.Int32 // OS thread running it, for kicks; 0 before it starts
+	cpuid []kvm.CPUIDEntry // as set with KVM_SET_CPUID2, for snapshots
+	tid   atomic.Int32     // OS thread running it, for kicks; 0 before it starts
 	exits [kvm.NumExitKinds]atomic.Uint64
 }
 
