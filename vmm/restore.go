@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
 	"strings"
 	"time"
@@ -80,6 +81,10 @@ func (s *snapshotState) config() Config {
 		Memory: s.Config.Memory, CPUs: s.Config.CPUs, RNG: s.Config.RNG}
 	for _, d := range s.Config.Disks {
 		c.Disks = append(c.Disks, DiskConfig{Path: d.Path, ReadOnly: d.ReadOnly, ID: d.ID})
+	}
+	for _, n := range s.Config.Nets {
+		mac, _ := net.ParseMAC(n.MAC) // checked by readSnapshot
+		c.Nets = append(c.Nets, NetConfig{Tap: n.Tap, MAC: mac})
 	}
 	return c
 }
@@ -205,11 +210,12 @@ func (v *VM) restoreDevices(st *snapshotState) error {
 	if err := v.kbd.Restore(st.Devices.I8042); err != nil {
 		return err
 	}
-	transports, disks := v.virtioDevices()
-	if len(transports) != len(st.Devices.Virtio) || len(disks) != len(st.Config.Disks) {
+	devs := v.virtioDevices()
+	transports := devs.transports
+	if len(transports) != len(st.Devices.Virtio) || len(devs.disks) != len(st.Config.Disks) {
 		return fmt.Errorf("%d virtio devices attached, %d saved", len(transports), len(st.Devices.Virtio))
 	}
-	for i, d := range disks {
+	for i, d := range devs.disks {
 		if err := d.Restore(st.Config.Disks[i]); err != nil {
 			return fmt.Errorf("%w: %w", ErrBadSnapshot, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/embervm/ember/devices/virtio/blk"
 	"github.com/embervm/ember/devices/virtio/mmio"
+	"github.com/embervm/ember/devices/virtio/netdev"
 	"github.com/embervm/ember/vmm/guestmem"
 	"github.com/embervm/ember/vmm/kvm"
 )
@@ -43,7 +45,8 @@ func (v *VM) Snapshot(dir string) error {
 		}
 		defer v.Resume()
 	}
-	transports, disks := v.virtioDevices()
+	devs := v.virtioDevices()
+	transports := devs.transports
 	for _, t := range transports {
 		t.Quiesce()
 	}
@@ -52,7 +55,7 @@ func (v *VM) Snapshot(dir string) error {
 			t.Wake()
 		}
 	}()
-	st, err := v.captureState(transports, disks)
+	st, err := v.captureState(devs)
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
@@ -62,25 +65,33 @@ func (v *VM) Snapshot(dir string) error {
 	return nil
 }
 
-// virtioDevices returns the virtio transports in slot order and the block
-// devices in configuration order (v.closers holds them in attach order).
-func (v *VM) virtioDevices() ([]*mmio.Transport, []*blk.Device) {
-	var ts []*mmio.Transport
-	var ds []*blk.Device
+// virtioSet is a VM's virtio devices.
+type virtioSet struct {
+	transports []*mmio.Transport // in slot order
+	disks      []*blk.Device     // in configuration order
+	nets       []*netdev.Device  // in configuration order
+}
+
+// virtioDevices finds the virtio devices in v.closers, which holds them in
+// attach order.
+func (v *VM) virtioDevices() virtioSet {
+	var s virtioSet
 	for _, c := range v.closers {
 		switch d := c.(type) {
 		case *mmio.Transport:
-			ts = append(ts, d)
+			s.transports = append(s.transports, d)
 		case *blk.Device:
-			ds = append(ds, d)
+			s.disks = append(s.disks, d)
+		case *netdev.Device:
+			s.nets = append(s.nets, d)
 		}
 	}
-	return ts, ds
+	return s
 }
 
 // captureState reads the whole machine state. The vCPUs are parked and the
 // devices quiesced.
-func (v *VM) captureState(transports []*mmio.Transport, disks []*blk.Device) (*snapshotState, error) {
+func (v *VM) captureState(devs virtioSet) (*snapshotState, error) {
 	c := v.cfg
 	st := &snapshotState{
 		Magic: SnapshotMagic, Version: SnapshotVersion, Created: time.Now().UTC(),
@@ -115,11 +126,15 @@ func (v *VM) captureState(transports []*mmio.Transport, disks []*blk.Device) (*s
 	if v.kbd != nil {
 		st.Devices.I8042 = v.kbd.State()
 	}
-	for i, t := range transports {
-		st.Devices.Virtio = append(st.Devices.Virtio, virtioState{Kind: virtioKind(i, len(disks)),
+	for i, t := range devs.transports {
+		st.Devices.Virtio = append(st.Devices.Virtio, virtioState{Kind: virtioKind(i, len(devs.disks), len(devs.nets)),
 			Base: uint64(virtioBase + i*virtioStride), GSI: uint32(virtioFirstIRQ + i), Transport: t.State()})
 	}
-	for _, d := range disks {
+	for _, d := range devs.nets {
+		mac := d.MAC()
+		st.Config.Nets = append(st.Config.Nets, snapshotNet{Tap: d.Tap(), MAC: net.HardwareAddr(mac[:]).String()})
+	}
+	for _, d := range devs.disks {
 		s, err := d.State()
 		if err != nil {
 			return nil, err

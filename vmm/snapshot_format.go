@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -70,13 +71,21 @@ type snapshotHost struct {
 // snapshotConfig is the VM's configuration. Disks are restored from their
 // recorded identity, which must still match the files.
 type snapshotConfig struct {
-	Kernel  string      `json:"kernel,omitempty"` // for information only
-	Initrd  string      `json:"initrd,omitempty"` // for information only
-	Cmdline string      `json:"cmdline,omitempty"`
-	Memory  uint64      `json:"memory"`
-	CPUs    int         `json:"cpus"`
-	Disks   []blk.State `json:"disks,omitempty"`
-	RNG     bool        `json:"rng,omitempty"`
+	Kernel  string        `json:"kernel,omitempty"` // for information only
+	Initrd  string        `json:"initrd,omitempty"` // for information only
+	Cmdline string        `json:"cmdline,omitempty"`
+	Memory  uint64        `json:"memory"`
+	CPUs    int           `json:"cpus"`
+	Disks   []blk.State   `json:"disks,omitempty"`
+	Nets    []snapshotNet `json:"nets,omitempty"`
+	RNG     bool          `json:"rng,omitempty"`
+}
+
+// snapshotNet is one network interface: its tap is reopened by name, and
+// the guest keeps its MAC address.
+type snapshotNet struct {
+	Tap string `json:"tap"`
+	MAC string `json:"mac"`
 }
 
 // snapshotMemory describes the memory file.
@@ -123,11 +132,11 @@ type machineState struct {
 type snapshotDevices struct {
 	Serial serial.State  `json:"serial"`
 	I8042  i8042.State   `json:"i8042"`
-	Virtio []virtioState `json:"virtio,omitempty"` // in slot order: disks, then rng
+	Virtio []virtioState `json:"virtio,omitempty"` // in slot order: disks, nets, then rng
 }
 
 type virtioState struct {
-	Kind      string     `json:"kind"` // "blk" or "rng"
+	Kind      string     `json:"kind"` // "blk", "net" or "rng"
 	Base      uint64     `json:"base"` // MMIO address
 	GSI       uint32     `json:"gsi"`
 	Transport mmio.State `json:"transport"`
@@ -243,11 +252,16 @@ func (s *snapshotState) check(dir string) error {
 			return badSnapshot(dir, "irqchip %d saved with chip id %d", i, chip[0])
 		}
 	}
-	if want := len(c.Disks) + btoi(c.RNG); len(s.Devices.Virtio) != want {
+	if want := len(c.Disks) + len(c.Nets) + btoi(c.RNG); len(s.Devices.Virtio) != want {
 		return badSnapshot(dir, "%d virtio devices saved, the configuration has %d", len(s.Devices.Virtio), want)
 	}
+	for _, n := range c.Nets {
+		if _, err := net.ParseMAC(n.MAC); err != nil || n.Tap == "" {
+			return badSnapshot(dir, "network interface tap %q, MAC %q: %v", n.Tap, n.MAC, err)
+		}
+	}
 	for i, d := range s.Devices.Virtio {
-		if want := virtioKind(i, len(c.Disks)); d.Kind != want {
+		if want := virtioKind(i, len(c.Disks), len(c.Nets)); d.Kind != want {
 			return badSnapshot(dir, "virtio device %d is %q, the configuration makes it %q", i, d.Kind, want)
 		}
 	}
@@ -303,11 +317,15 @@ func memoryRegions(size uint64) []snapshotRegion {
 	return out
 }
 
-// virtioKind is the kind of virtio device i when there are ndisks disks:
-// attachVirtioDevices attaches the disks first, then the entropy device.
-func virtioKind(i, ndisks int) string {
-	if i < ndisks {
+// virtioKind is the kind of virtio device i with ndisks disks and nnets
+// network interfaces: attachVirtioDevices attaches the disks first, then
+// the network interfaces, then the entropy device.
+func virtioKind(i, ndisks, nnets int) string {
+	switch {
+	case i < ndisks:
 		return "blk"
+	case i < ndisks+nnets:
+		return "net"
 	}
 	return "rng"
 }

@@ -278,8 +278,8 @@ func TestRestoreRefusesChangedDisk(t *testing.T) {
 	if err != nil {
 		t.Fatalf("unchanged disk: %v", err)
 	}
-	if ts, ds := r.virtioDevices(); len(ts) != 2 || len(ds) != 1 {
-		t.Errorf("restored %d transports and %d disks, want 2 and 1", len(ts), len(ds))
+	if d := r.virtioDevices(); len(d.transports) != 2 || len(d.disks) != 1 {
+		t.Errorf("restored %d transports and %d disks, want 2 and 1", len(d.transports), len(d.disks))
 	}
 	r.Close()
 	later := time.Now().Add(2 * time.Second)

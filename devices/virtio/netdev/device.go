@@ -119,5 +119,10 @@ func (d *Device) Activate(a virtio.Activation) error {
 // chain the device was holding (the transport resets the queue too).
 func (d *Device) Reset() {
 	d.worker.Stop()
+	if d.rx.held {
+		// Give the held receive chain back, so a Reset that Activate
+		// follows (a snapshot's quiesce) loses no receive buffer.
+		d.rx.q.Unpop()
+	}
 	d.rx, d.tx = rxState{}, txState{}
 }

@@ -54,3 +54,15 @@ func (q *Queue) Restore(mem *guestmem.Memory, s State) error {
 	}
 	return nil
 }
+
+// Unpop gives back the chain the last Pop returned, unused: the next Pop
+// returns it again. It is for a device stopped while holding a chain it
+// had not used yet (a network device's receive buffer waiting for a
+// frame), so that quiescing it for a snapshot loses no buffer. The
+// driver cannot have reused that avail ring slot: the chain's descriptors
+// are still the device's. Call it while no worker uses the queue.
+func (q *Queue) Unpop() {
+	if q.ready && q.broken == nil {
+		q.nextAvail--
+	}
+}

@@ -85,3 +85,23 @@ func TestRestoreChecksState(t *testing.T) {
 		t.Errorf("Pop on a queue restored broken = %v, want ErrBroken", err)
 	}
 }
+
+func TestUnpop(t *testing.T) {
+	d := newDriver(t, 4)
+	r, err := d.Add(queuetest.Writable(16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok, err := d.Queue.Pop(d.Mem)
+	if err != nil || !ok || c.Head != r.Head {
+		t.Fatalf("Pop = %v, %v, %v", c.Head, ok, err)
+	}
+	d.Queue.Unpop()
+	if s := d.Queue.State(); s.NextAvail != 0 {
+		t.Fatalf("next_avail %d after Unpop, want 0", s.NextAvail)
+	}
+	c, ok, err = d.Queue.Pop(d.Mem)
+	if err != nil || !ok || c.Head != r.Head {
+		t.Fatalf("Pop after Unpop = %v, %v, %v; want the same chain", c.Head, ok, err)
+	}
+}
