@@ -16,8 +16,8 @@ import (
 // TestLifecycle drives a detached VM the way a user does, with one boot:
 // start it with an interactive shell, attach through a pseudo-terminal,
 // run a command, detach, list, re-attach and find the earlier output in
-// the scrollback, pause (no progress) and resume, then stop it and check
-// nothing is left behind. Along the way: a second start with the same
+// the scrollback (then hang up), pause (no progress) and resume, then
+// stop it and check nothing is left behind. Along the way: a second start with the same
 // name, and commands naming an unknown VM, fail with clear messages.
 func TestLifecycle(t *testing.T) {
 	const kernel, initrd, name = "guest-images/out/bzImage", "guest-images/out/initramfs.cpio.gz", "life"
@@ -88,7 +88,13 @@ func TestLifecycle(t *testing.T) {
 	con2.waitLine("attached-42", 30*time.Second)
 	con2.typeKeys("while :; do echo tick; sleep 1; done &\r")
 	con2.waitLine("tick", time.Minute)
-	con2.detach()
+	con2.hangUp()
+	if tio := termios(t, con2.slave); rawMode(tio) {
+		t.Errorf("terminal left in raw mode after SIGHUP (lflag %#x)", tio.Lflag)
+	}
+	if got := lsState(t, name); got != "running" {
+		t.Fatalf("after the console got SIGHUP, ember ls shows %s %q; want running", name, got)
+	}
 
 	t.Run("PauseResume", func(t *testing.T) {
 		if r := emberQuick(t, "pause", name); r.exitCode != 0 {

@@ -138,6 +138,19 @@ func (s *consoleSession) detach() {
 	s.waitText("detached from", 5*time.Second)
 }
 
+// hangUp sends the console process SIGHUP, as a closing terminal
+// window does, and waits for it to exit.
+func (s *consoleSession) hangUp() {
+	s.t.Helper()
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	select {
+	case err := <-s.done:
+		s.done <- err // for the cleanup
+	case <-time.After(10 * time.Second):
+		s.t.Fatalf("ember console still running 10s after SIGHUP; output:\n%s", s.out.String())
+	}
+}
+
 // vmProcesses lists the pids of ember VM processes ('ember _vmm') whose
 // arguments mention dir.
 func vmProcesses(dir string) []int {

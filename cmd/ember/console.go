@@ -54,6 +54,11 @@ func consoleCmd(args []string) error {
 // VM's side closes, or a signal arrives; the terminal is restored in
 // every case.
 func attach(conn net.Conn, name string, in *os.File, out io.Writer, readOnly bool) error {
+	// Signals first: one arriving once the terminal is raw must restore it.
+	var detached, signalled atomic.Bool
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT)
+	defer signal.Stop(sigs)
 	var term *terminal
 	msgs := io.Writer(os.Stderr)
 	if isTerminal(in) {
@@ -67,10 +72,6 @@ func attach(conn net.Conn, name string, in *os.File, out io.Writer, readOnly boo
 	}
 	fmt.Fprintf(msgs, "ember: attached to %s; Ctrl-] detaches\n", name)
 
-	var detached, signalled atomic.Bool
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT)
-	defer signal.Stop(sigs)
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {

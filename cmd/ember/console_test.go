@@ -2,13 +2,17 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 )
 
 func TestSendInputDetach(t *testing.T) {
@@ -92,5 +96,77 @@ func TestAttachPipes(t *testing.T) {
 	}
 	if _, err := server.Write([]byte("x")); !errors.Is(err, io.ErrClosedPipe) {
 		t.Errorf("connection still open after detach: %v", err)
+	}
+}
+
+// openPTY opens a pseudo-terminal pair (posix_openpt, unlockpt, ptsname).
+func openPTY(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatalf("open /dev/ptmx: %v", err)
+	}
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(); m.Close() })
+	return m, s
+}
+
+// TestAttachRestoresTerminal: the terminal goes raw while attached and
+// is restored after Ctrl-], and after a signal.
+func TestAttachRestoresTerminal(t *testing.T) {
+	for _, how := range []string{"detach", "SIGTERM", "SIGHUP"} {
+		t.Run(how, func(t *testing.T) {
+			master, slave := openPTY(t)
+			get := func() unix.Termios {
+				tio, err := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return *tio
+			}
+			before := get()
+			client, server := net.Pipe()
+			defer server.Close()
+			go io.Copy(io.Discard, server)
+			done := make(chan error, 1)
+			go func() { done <- attach(client, "t1", slave, io.Discard, false) }()
+			deadline := time.Now().Add(5 * time.Second)
+			for get().Lflag&unix.ICANON != 0 {
+				if time.Now().After(deadline) {
+					t.Fatal("terminal not raw while attached")
+				}
+				time.Sleep(time.Millisecond)
+			}
+			switch how {
+			case "detach":
+				master.Write([]byte{detachKey})
+			case "SIGTERM":
+				syscall.Kill(os.Getpid(), syscall.SIGTERM)
+			case "SIGHUP":
+				syscall.Kill(os.Getpid(), syscall.SIGHUP)
+			}
+			select {
+			case err := <-done:
+				if (err != nil) != (how != "detach") {
+					t.Errorf("attach returned %v", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("attach did not return")
+			}
+			after := get()
+			if after.Lflag != before.Lflag || after.Iflag != before.Iflag || after.Oflag != before.Oflag || after.Cflag != before.Cflag {
+				t.Errorf("terminal not restored: before %+v, after %+v", before, after)
+			}
+		})
 	}
 }

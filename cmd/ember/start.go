@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -16,7 +17,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/embervm/ember/vmm/api"
 	"github.com/embervm/ember/vmm/state"
 )
 
@@ -58,7 +58,7 @@ func startCmd(args []string) error {
 	}
 	defer lock.Close()
 	if err := spawn(d, spec, lock); err != nil {
-		lock.RemoveDir(d) // the VM process is gone, and we still hold the lock
+		lock.RemoveDir(d) // the VM process is gone
 		return err
 	}
 	fmt.Println(*name)
@@ -123,6 +123,7 @@ func spawn(d state.Dir, spec vmSpec, lock *state.Lock) error {
 	if err != nil {
 		return fmt.Errorf("start the VM process: %w", err)
 	}
+	lock.Close() // the VM process holds it now, alone
 	if err := waitStarted(cmd, statusR, d); err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -140,11 +141,16 @@ func waitStarted(cmd *exec.Cmd, status *os.File, d state.Dir) error {
 		s, _ := bufio.NewReader(status).ReadString('\n')
 		line <- strings.TrimSpace(s)
 	}()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
 	var msg string
 	select {
 	case msg = <-line:
 	case <-time.After(startedTimeout + 10*time.Second):
 		return fmt.Errorf("VM %s did not start within %v (killed it)", d.Name, startedTimeout)
+	case s := <-sigs:
+		return fmt.Errorf("interrupted (%v) while VM %s was starting: killed it", s, d.Name)
 	}
 	if msg == "ok" {
 		return checkRunning(d)
@@ -156,18 +162,21 @@ func waitStarted(cmd *exec.Cmd, status *os.File, d state.Dir) error {
 	return fmt.Errorf("the VM process exited before the guest ran: %s", lastLines(d.File(state.LogFile), 3))
 }
 
-// checkRunning asks the new VM's API for its state.
+// checkRunning checks the new VM's API answers. A guest may also have
+// run and ended already (a short ember.cmd on fast hardware): that is a
+// successful start.
 func checkRunning(d state.Dir) error {
 	ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
 	defer cancel()
-	info, err := client(d).VM(ctx)
-	if err != nil {
-		return fmt.Errorf("VM %s started but its API does not answer: %w", d.Name, err)
+	_, err := client(d).VM(ctx)
+	if err == nil {
+		return nil
 	}
-	if info.State != api.StateRunning {
-		return fmt.Errorf("VM %s started but is %s", d.Name, info.State)
+	if st, serr := d.Status(); serr == nil && !st.Alive {
+		fmt.Fprintf(os.Stderr, "ember start: VM %s ran and has already ended\n", d.Name)
+		return nil
 	}
-	return nil
+	return fmt.Errorf("VM %s started but its API does not answer: %w", d.Name, err)
 }
 
 // lastLines returns the last n lines of a file, joined with "; ".

@@ -14,25 +14,26 @@ import (
 
 // Lock is a VM directory's lock, held. Its file goes to the VM process
 // (exec.Cmd.ExtraFiles), which keeps the lock for its whole life.
-type Lock struct{ f *os.File }
+type Lock struct {
+	f  *os.File
+	id os.FileInfo // the lock file's identity, for RemoveDir
+}
 
 // File returns the locked file.
 func (l *Lock) File() *os.File { return l.f }
 
 // Close releases this handle on the lock (a VM process that inherited
-// the file keeps holding it).
+// the file keeps holding it). Close it once the VM process has started,
+// so that the lock's holder is that process alone.
 func (l *Lock) Close() error { return l.f.Close() }
 
-// RemoveDir deletes d if it is still the directory this lock belongs to
-// (the VM process may have removed it already, and a new VM of the same
-// name may have taken its place).
+// RemoveDir deletes d if it is still the directory this lock was made
+// for (the VM process may have removed it already, and a new VM of the
+// same name may have taken its place). Call it only once the VM process
+// is gone.
 func (l *Lock) RemoveDir(d Dir) error {
-	a, err := l.f.Stat()
-	if err != nil {
-		return err
-	}
 	b, err := os.Stat(d.File(LockFile))
-	if err != nil || !os.SameFile(a, b) {
+	if err != nil || !os.SameFile(l.id, b) {
 		return nil
 	}
 	return d.RemoveOwned()
@@ -94,6 +95,10 @@ func (d Dir) create() (*Lock, error) {
 	if err == nil {
 		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 	}
+	var id os.FileInfo
+	if err == nil {
+		id, err = f.Stat()
+	}
 	if err == nil {
 		err = renameNoReplace(tmp, d.Path())
 	}
@@ -104,7 +109,7 @@ func (d Dir) create() (*Lock, error) {
 		}
 		return nil, err
 	}
-	return &Lock{f: f}, nil
+	return &Lock{f: f, id: id}, nil
 }
 
 // renameNoReplace renames old to new, failing with os.ErrExist if new
