@@ -18,18 +18,22 @@ import (
 // CheckSnapshot checks everything Restore checks before it creates
 // anything: the snapshot's format and version, its memory file, its disks,
 // and that this host's KVM offers every CPU feature the guest was using.
-// Errors wrap ErrBadSnapshot (or say what is wrong with /dev/kvm).
-func CheckSnapshot(dir string) error {
+// It returns the configuration of the snapshotted VM. Errors wrap
+// ErrBadSnapshot (or say what is wrong with /dev/kvm).
+func CheckSnapshot(dir string) (Config, error) {
 	st, err := readSnapshot(dir)
 	if err != nil {
-		return err
+		return Config{}, err
 	}
 	sys, err := kvm.Open()
 	if err != nil {
-		return err
+		return Config{}, err
 	}
 	defer sys.Close()
-	return checkHostCPU(dir, sys, st)
+	if err := checkHostCPU(dir, sys, st); err != nil {
+		return Config{}, err
+	}
+	return st.config(), nil
 }
 
 // Restore builds a VM from the snapshot in dir, ready to Run: the guest

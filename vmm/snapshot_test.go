@@ -286,7 +286,7 @@ func TestRestoreRefusesChangedDisk(t *testing.T) {
 	if err := os.Chtimes(disk, later, later); err != nil {
 		t.Fatal(err)
 	}
-	if err := CheckSnapshot(dir); !errors.Is(err, ErrBadSnapshot) || !strings.Contains(err.Error(), "changed since the snapshot") {
+	if _, err := CheckSnapshot(dir); !errors.Is(err, ErrBadSnapshot) || !strings.Contains(err.Error(), "changed since the snapshot") {
 		t.Errorf("CheckSnapshot after the disk changed: %v", err)
 	}
 	if r, err := Restore(dir, IO{ConsoleOut: io.Discard}); err == nil {

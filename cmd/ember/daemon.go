@@ -40,8 +40,9 @@ func init() {
 
 // vmSpec is a detached VM's config.json.
 type vmSpec struct {
-	Name   string     `json:"name"`
-	Config vmm.Config `json:"config"`
+	Name    string     `json:"name"`
+	Config  vmm.Config `json:"config"`
+	Restore string     `json:"restore,omitempty"` // snapshot directory to restore from (ember restore)
 }
 
 // startedTimeout bounds how long the VM may take from process start to
@@ -100,7 +101,7 @@ func runDaemon(dir string, lock *os.File, report func(string)) error {
 	if err := mux.Listen(d.File(state.ConsoleSocket)); err != nil {
 		return err
 	}
-	v, err := vmm.New(spec.Config, vmm.IO{ConsoleOut: mux, ConsoleIn: mux.Input(), Log: os.Stderr})
+	v, err := newVM(spec, vmm.IO{ConsoleOut: mux, ConsoleIn: mux.Input(), Log: os.Stderr}) // snapshot.go
 	if err != nil {
 		return err
 	}

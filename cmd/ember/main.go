@@ -21,17 +21,19 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"run":     {"boot a VM in the foreground, its serial console on this terminal", runCmd},
-	"probe":   {"check /dev/kvm and what it offers", probeCmd},
-	"version": {"print ember's version", versionCmd},
-	"start":   {"start a VM in the background (detached), named with --name", startCmd},
-	"console": {"attach to a started VM's serial console (Ctrl-] detaches)", consoleCmd},
-	"ls":      {"list started VMs", lsCmd},
-	"stop":    {"ask a started VM's guest to shut down; kill it after --timeout", stopCmd},
-	"kill":    {"kill a started VM at once", killCmd},
-	"pause":   {"pause a started VM's vCPUs", pauseCmd},
-	"resume":  {"resume a paused VM", resumeCmd},
-	"inspect": {"print a started VM's config and live counters (JSON)", inspectCmd},
+	"run":      {"boot a VM in the foreground, its serial console on this terminal", runCmd},
+	"probe":    {"check /dev/kvm and what it offers", probeCmd},
+	"version":  {"print ember's version", versionCmd},
+	"start":    {"start a VM in the background (detached), named with --name", startCmd},
+	"console":  {"attach to a started VM's serial console (Ctrl-] detaches)", consoleCmd},
+	"ls":       {"list started VMs", lsCmd},
+	"stop":     {"ask a started VM's guest to shut down; kill it after --timeout", stopCmd},
+	"kill":     {"kill a started VM at once", killCmd},
+	"pause":    {"pause a started VM's vCPUs", pauseCmd},
+	"resume":   {"resume a paused VM", resumeCmd},
+	"inspect":  {"print a started VM's config and live counters (JSON)", inspectCmd},
+	"snapshot": {"pause a started VM and write its complete state to a directory", snapshotCmd},
+	"restore":  {"start a VM from a snapshot directory (detached, or --foreground)", restoreCmd},
 }
 
 // exitError carries a process exit status without a message.

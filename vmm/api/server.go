@@ -66,7 +66,8 @@ func NewServer(vm VM, info Info, logf func(format string, args ...any)) *Server 
 	mux.HandleFunc("GET /vm/stats", s.getStats)
 	mux.HandleFunc("PUT /vm/state", s.putState)
 	mux.HandleFunc("POST /vm/shutdown", s.postShutdown)
-	for path, allow := range map[string]string{"/vm": "GET", "/vm/stats": "GET", "/vm/state": "PUT", "/vm/shutdown": "POST"} {
+	mux.HandleFunc("PUT /vm/snapshot", s.putSnapshot) // snapshot.go
+	for path, allow := range map[string]string{"/vm": "GET", "/vm/stats": "GET", "/vm/state": "PUT", "/vm/shutdown": "POST", "/vm/snapshot": "PUT"} {
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
 			writeError(w, errorf(http.StatusMethodNotAllowed, "%s %s: method not allowed (use %s)", r.Method, r.URL.Path, allow))

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/embervm/ember/vmm"
+	"github.com/embervm/ember/vmm/api"
+	"github.com/embervm/ember/vmm/state"
+)
+
+// snapshotTimeout bounds writing a snapshot (guest RAM goes to disk).
+const snapshotTimeout = 10 * time.Minute
+
+func snapshotCmd(args []string) error {
+	fs := pflag.NewFlagSet("ember snapshot", pflag.ContinueOnError)
+	fs.Usage = nameUsage(fs, "snapshot [FLAGS] NAME DIR",
+		"Pauses the started VM NAME and writes its complete state into directory DIR (created if\n"+
+			"missing; a snapshot there is replaced): state.json and the guest's memory. The VM stays\n"+
+			"paused afterwards ('ember resume NAME' continues it; 'ember stop' or 'kill' ends it),\n"+
+			"unless --resume. 'ember restore DIR' starts a VM from the snapshot. A VM that goes on\n"+
+			"writing its disks after the snapshot makes it unrestorable: restore checks that every\n"+
+			"disk is unchanged.")
+	stateDir := addStateDirFlag(fs)
+	resume := fs.Bool("resume", false, "resume the VM once the snapshot is written")
+	fs.SortFlags = false
+	if err := fs.Parse(args); err != nil {
+		if err == pflag.ErrHelp {
+			return exitError{0}
+		}
+		return exitError{2}
+	}
+	if fs.NArg() != 2 {
+		return errors.New("give a VM name and a snapshot directory: ember snapshot NAME DIR")
+	}
+	name, dir := fs.Arg(0), fs.Arg(1)
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	base, err := baseDir(*stateDir)
+	if err != nil {
+		return err
+	}
+	d, _, err := lookupVM(base, name)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), snapshotTimeout)
+	defer cancel()
+	info, err := client(d).Snapshot(ctx, api.SnapshotRequest{Dir: abs, Resume: *resume})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s: snapshot in %s (%.3f s); VM %s\n", name, info.Dir, info.Seconds, info.VM.State)
+	return nil
+}
+
+func restoreCmd(args []string) error {
+	fs := pflag.NewFlagSet("ember restore", pflag.ContinueOnError)
+	fs.Usage = nameUsage(fs, "restore [FLAGS] DIR",
+		"Starts a VM from the snapshot in DIR ('ember snapshot'): the guest goes on where it was.\n"+
+			"Like 'ember start', the VM runs detached, named --name (default: DIR's base name), and\n"+
+			"the command returns once it runs; with --foreground it runs here instead, its console\n"+
+			"on this terminal (Ctrl-A x stops it). The snapshot is checked first (format version,\n"+
+			"memory file, disks unchanged, CPU features offered by this host): a bad one is refused\n"+
+			"with a message and nothing is started. Guest memory is mapped from the snapshot, not\n"+
+			"read: pages load as the guest touches them, and the snapshot is never modified, so it\n"+
+			"can be restored any number of times.")
+	name := fs.String("name", "", "the VM's name (default: the snapshot directory's base name)")
+	stateDir := addStateDirFlag(fs)
+	foreground := fs.Bool("foreground", false, "run the VM in this process, its console on this terminal, as 'ember run' does")
+	consoleFlag := fs.String("console", "stdio", "with --foreground: serial console: stdio, none, or file:PATH")
+	bootTimes := fs.String("boot-times", "", "with --foreground: write the VM's milestones (restored, first KVM_RUN) as JSON to this file when it exits")
+	fs.SortFlags = false
+	if err := fs.Parse(args); err != nil {
+		if err == pflag.ErrHelp {
+			return exitError{0}
+		}
+		return exitError{2}
+	}
+	if fs.NArg() != 1 {
+		return errors.New("give one snapshot directory: ember restore DIR")
+	}
+	dir, err := filepath.Abs(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	// Refuse a bad snapshot before creating anything.
+	cfg, err := vmm.CheckSnapshot(dir)
+	if err != nil {
+		return err
+	}
+	if *foreground {
+		return restoreForeground(dir, *consoleFlag, *bootTimes)
+	}
+	if fs.Changed("console") || fs.Changed("boot-times") {
+		return errors.New("--console and --boot-times apply to --foreground only: a detached VM's console is 'ember console NAME'")
+	}
+	if *name == "" {
+		*name = filepath.Base(dir)
+	}
+	if err := state.ValidName(*name); err != nil {
+		return fmt.Errorf("VM name %q: %w (pass --name NAME)", *name, err)
+	}
+	base, err := baseDir(*stateDir)
+	if err != nil {
+		return err
+	}
+	d, lock, err := state.Create(base, *name)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := spawn(d, vmSpec{Name: *name, Config: cfg, Restore: dir}, lock); err != nil {
+		lock.RemoveDir(d) // the VM process is gone
+		return err
+	}
+	fmt.Println(*name)
+	return nil
+}
+
+// newVM builds a detached VM: restored from its snapshot if it has one,
+// else booted from its config.
+func newVM(spec vmSpec, io vmm.IO) (*vmm.VM, error) {
+	if spec.Restore != "" {
+		return vmm.Restore(spec.Restore, io)
+	}
+	return vmm.New(spec.Config, io)
+}
+
+// restoreForeground runs a VM restored from dir in this process, as
+// 'ember run' runs a booted one.
+func restoreForeground(dir, consoleFlag, bootTimes string) error {
+	spec, err := parseConsole(consoleFlag)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cio := vmm.IO{Log: os.Stderr}
+	var term *terminal
+	switch spec.kind {
+	case "none":
+		cio.ConsoleOut = io.Discard
+	case "file":
+		f, err := os.OpenFile(spec.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			return fmt.Errorf("--console file:%s: %w", spec.path, err)
+		}
+		defer f.Close()
+		cio.ConsoleOut = f
+	case "stdio":
+		cio.ConsoleOut, cio.ConsoleIn = os.Stdout, os.Stdin
+		if isTerminal(os.Stdin) {
+			t, err := makeRaw(os.Stdin)
+			if err != nil {
+				return err
+			}
+			term = t
+			defer term.restore()
+			cio.ConsoleIn = newEscapeReader(os.Stdin, cancel)
+			cio.Log = crlfWriter{os.Stderr}
+		}
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	v, err := vmm.Restore(dir, cio)
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	reason, err := v.Run(ctx)
+	if term != nil {
+		term.restore()
+	}
+	if bootTimes != "" {
+		if werr := writeBootTimes(bootTimes, v.BootTimes(), reason, err); werr != nil {
+			return werr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if reason == vmm.ExitStopped {
+		fmt.Fprintln(os.Stderr, "ember: VM stopped")
+	}
+	return nil
+}
