@@ -60,6 +60,11 @@ func daemonCmd(args []string) error {
 	if lock == nil || status == nil || *dir == "" {
 		return errors.New("this command is internal: use 'ember start'")
 	}
+	// Only ember start's child gets here, never writing to an fd 4 that
+	// is not its status pipe.
+	if err := checkLockFD(state.Dir{Base: filepath.Dir(*dir), Name: filepath.Base(*dir)}, lock); err != nil {
+		return err
+	}
 	// The lock must stay open until the process exits: an *os.File that
 	// becomes garbage is closed by its finalizer.
 	defer runtime.KeepAlive(lock)
@@ -70,7 +75,7 @@ func daemonCmd(args []string) error {
 			status.Close()
 		})
 	}
-	err := runDaemon(*dir, lock, report)
+	err := runDaemon(*dir, report)
 	if err != nil {
 		report("error: " + oneLine(err.Error()))
 	}
@@ -79,12 +84,9 @@ func daemonCmd(args []string) error {
 
 // runDaemon runs the VM of the state directory dir until it ends, then
 // removes the directory. report gets "ok" once the guest runs.
-func runDaemon(dir string, lock *os.File, report func(string)) error {
+func runDaemon(dir string, report func(string)) error {
 	started := time.Now()
 	d := state.Dir{Base: filepath.Dir(dir), Name: filepath.Base(dir)}
-	if err := checkLockFD(d, lock); err != nil {
-		return err
-	}
 	defer d.RemoveOwned()
 	spec, err := readSpec(d)
 	if err != nil {
