@@ -12,7 +12,7 @@ INITRD ?= $(IMAGES)/initramfs.cpio.gz
 E2E_TIMEOUT ?= 25m
 TESTHOST_TIMEOUT ?= 30m
 
-.PHONY: all build deps images run test unit e2e e2e-direct vet clean
+.PHONY: all build deps images run test unit e2e e2e-direct vet clean bench
 
 all: build
 
@@ -62,3 +62,28 @@ e2e: build bin/e2e.test
 
 clean:
 	rm -rf bin guest-images/out
+
+# Times ember against gokvm, QEMU microvm, crun and runc (README, Performance). Where /dev/kvm
+# is emulated, every system runs side by side in one test host, and the container runtimes
+# (and ember's set-up, on the local /dev/kvm) also run here on the bare host for reference.
+# crun needs a mount namespace without the cgroup v2 part of a hybrid layout (HOST-KVM.md).
+BENCH_RUNS ?= 10
+BENCH_VM_RUNS ?= 5
+BENCH_OUT ?= .bench
+BENCH_FILES = --json $(BENCH_OUT)/bench.json --svg $(BENCH_OUT)/bench.svg --table $(BENCH_OUT)/bench.txt
+bench: deps build images
+	@sh scripts/bench-peers prepare
+	@mkdir -p $(BENCH_OUT)
+	@if grep -qwE 'vmx|svm' /proc/cpuinfo; then \
+		bin/ember bench --runs $(BENCH_RUNS) --vm-runs $(BENCH_VM_RUNS) $(BENCH_FILES); \
+	else \
+		echo "make bench: /dev/kvm here is emulated: the VMs and containers run side by side in the test host;"; \
+		echo "containers and ember's set-up also run here on the bare host, for reference."; \
+		unshare -m sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec bin/ember bench --runs $(BENCH_RUNS) \
+			--vs crun,runc --progress line --json $(BENCH_OUT)/bare-host.json' >/dev/null && \
+		scripts/testhost run --timeout 40m -- sh scripts/bench-peers stage /tmp/bench -- \
+			ember bench --runs $(BENCH_RUNS) --vm-runs $(BENCH_VM_RUNS) --progress line \
+			--kernel /tmp/bench/bzImage --initrd /tmp/bench/initramfs.cpio.gz --bundle /tmp/bench/bundle \
+			--merge $(BENCH_OUT)/bare-host.json $(BENCH_FILES); \
+	fi
+	@echo "make bench: wrote $(BENCH_OUT)/bench.json, $(BENCH_OUT)/bench.svg and $(BENCH_OUT)/bench.txt"

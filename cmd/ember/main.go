@@ -22,6 +22,7 @@ type command struct {
 
 var commands = map[string]command{
 	"run":      {"boot a VM in the foreground, its serial console on this terminal", runCmd},
+	"bench":    {"time VM boot against other VMMs and containers; ember's own overhead", benchCmd},
 	"probe":    {"check /dev/kvm and what it offers", probeCmd},
 	"version":  {"print ember's version", versionCmd},
 	"start":    {"start a VM in the background (detached), named with --name", startCmd},

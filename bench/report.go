@@ -1,0 +1,211 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+)
+
+// Metric keys of a run, all in milliseconds.
+const (
+	Ready     = "ready"      // start (just before exec) to the ready signal
+	Setup     = "setup"      // start to the first KVM_RUN (ember)
+	Kernel    = "kernel"     // first KVM_RUN to the guest's init starting (ember)
+	UserSpace = "user_space" // init starting to ready (ember)
+	Exit      = "exit"       // start to the process exiting by itself
+
+	// Ember's set-up, split.
+	SetupExec   = "setup_exec"   // start to ember's Go code running (fork, exec, Go runtime)
+	SetupBuild  = "setup_build"  // then to the VM built (vmm.New: KVM, memory, devices, kernel)
+	SetupLaunch = "setup_launch" // then to the first KVM_RUN
+)
+
+// Metrics lists the timed metrics in display order, with their labels.
+var Metrics = []struct{ Key, Label string }{
+	{Ready, "start → ready"},
+	{Setup, "  VMM set-up (→ 1st KVM_RUN)"},
+	{SetupExec, "    exec + Go runtime start"},
+	{SetupBuild, "    VM build (vmm.New)"},
+	{SetupLaunch, "    → first KVM_RUN"},
+	{Kernel, "  kernel (→ init)"},
+	{UserSpace, "  user space (→ ready)"},
+	{Exit, "start → exit"},
+}
+
+// System kinds.
+const (
+	KindVM        = "vm"
+	KindContainer = "container"
+)
+
+// Report is the outcome of a benchmark: where and how it ran, and every run.
+type Report struct {
+	Created  time.Time `json:"created"`
+	Ember    string    `json:"ember_version"`
+	Settings Settings  `json:"settings"`
+	Places   []Env     `json:"places"`
+	Systems  []*System `json:"systems"`
+}
+
+// Settings are what every system was asked to do.
+type Settings struct {
+	Command   string   `json:"command"`    // the ember bench invocation
+	Runs      int      `json:"runs"`       // timed runs per container system
+	VMRuns    int      `json:"vm_runs"`    // timed runs per VM system
+	Warmup    int      `json:"warmup"`     // untimed runs before them, per system
+	Kernel    FileInfo `json:"kernel"`     // guest kernel
+	Initrd    FileInfo `json:"initrd"`     // guest initramfs
+	Cmdline   string   `json:"cmdline"`    // kernel command line every VM gets (peers may add to it)
+	MemoryMiB int      `json:"memory_mib"` // guest RAM
+	VCPUs     int      `json:"vcpus"`
+	Bundle    string   `json:"bundle,omitempty"` // OCI bundle directory
+}
+
+// FileInfo identifies an input file.
+type FileInfo struct {
+	Path   string `json:"path"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// Env describes a place where systems ran.
+type Env struct {
+	Place     string `json:"place"`     // "test host" or "bare host"
+	TestHost  bool   `json:"test_host"` // inside the nested-KVM test host (scripts/testhost)
+	KVM       string `json:"kvm"`       // what /dev/kvm is: hardware, emulated, absent
+	Kernel    string `json:"kernel"`    // host kernel release
+	CPU       string `json:"cpu"`
+	CPUs      int    `json:"cpus"`
+	MemoryMiB int    `json:"memory_mib"`
+}
+
+// System is one thing being measured (a VMM or a container runtime in one
+// configuration, in one place) with its runs.
+type System struct {
+	Name    string             `json:"name"` // ember, ember-console-off, ember-setup, gokvm, qemu, crun, runc
+	Label   string             `json:"label"`
+	Place   string             `json:"place"`
+	Kind    string             `json:"kind"`
+	Version string             `json:"version,omitempty"`
+	Command []string           `json:"command"` // argv of a timed run
+	Notes   []string           `json:"notes,omitempty"`
+	Error   string             `json:"error,omitempty"` // set when it could not run at all
+	Runs    []Run              `json:"runs"`
+	Memory  *Memory            `json:"memory,omitempty"`
+	Summary map[string]Summary `json:"summary,omitempty"` // per metric, over runs without error
+}
+
+// Run is one timed run: metrics in milliseconds and the raw timestamps
+// (Unix ns) they came from.
+type Run struct {
+	MS     map[string]float64 `json:"ms"`
+	Raw    map[string]int64   `json:"raw_unix_ns,omitempty"`
+	Killed bool               `json:"killed,omitempty"` // stopped by the benchmark, not by itself
+	Error  string             `json:"error,omitempty"`
+}
+
+// Memory is the resident memory of a system's process outside its guest
+// RAM, sampled from /proc/PID/smaps during one extra, untimed run.
+type Memory struct {
+	PeakKiB     int64  `json:"peak_rss_kib"`      // largest RSS outside guest RAM
+	FileKiB     int64  `json:"file_rss_kib"`      // of which file-backed (binary, libraries), at that sample
+	GuestKiB    int64  `json:"guest_ram_rss_kib"` // RSS of the guest-RAM mapping at that sample
+	Samples     int    `json:"samples"`
+	IntervalMS  int    `json:"interval_ms"`
+	Description string `json:"description,omitempty"`
+	Error       string `json:"error,omitempty"`
+}
+
+// Summarize fills s.Summary from the runs without error.
+func (s *System) Summarize() {
+	vals := map[string][]float64{}
+	for _, r := range s.Runs {
+		if r.Error != "" {
+			continue
+		}
+		for k, v := range r.MS {
+			vals[k] = append(vals[k], v)
+		}
+	}
+	s.Summary = map[string]Summary{}
+	for k, v := range vals {
+		s.Summary[k] = Summarize(v)
+	}
+}
+
+// Failures counts the runs that ended in an error.
+func (s *System) Failures() int {
+	n := 0
+	for _, r := range s.Runs {
+		if r.Error != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// Reference returns the system other systems in place are compared with:
+// ember with its console on, or nil.
+func (r *Report) Reference(place string) *System {
+	for _, s := range r.Systems {
+		if s.Name == "ember" && s.Place == place && s.Error == "" {
+			return s
+		}
+	}
+	return nil
+}
+
+// Env returns the environment of place, or nil.
+func (r *Report) Env(place string) *Env {
+	for i := range r.Places {
+		if r.Places[i].Place == place {
+			return &r.Places[i]
+		}
+	}
+	return nil
+}
+
+// Merge appends other's places and systems to r (a place r already has is
+// kept as it is, and other's systems there are dropped).
+func (r *Report) Merge(other *Report) {
+	for _, e := range other.Places {
+		if r.Env(e.Place) != nil {
+			continue
+		}
+		r.Places = append(r.Places, e)
+		for _, s := range other.Systems {
+			if s.Place == e.Place {
+				r.Systems = append(r.Systems, s)
+			}
+		}
+	}
+}
+
+// WriteJSON summarizes every system and writes r to path.
+func (r *Report) WriteJSON(path string) error {
+	for _, s := range r.Systems {
+		s.Summarize()
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("--json %s: %w", path, err)
+	}
+	return nil
+}
+
+// ReadJSON reads a report written by WriteJSON.
+func ReadJSON(path string) (*Report, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &r, nil
+}
