@@ -3,7 +3,9 @@
 package e2e
 
 import (
+	"crypto/md5"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -97,14 +99,35 @@ func inspectBoot(t *testing.T, name string) (started, firstRun time.Time) {
 	return insp.VM.Started, insp.VM.Boot.FirstRun
 }
 
+// diskMD5 returns the md5 (hex) of 1 MiB of the image at path, from MiB i.
+func diskMD5(t *testing.T, path string, i int64) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, 1<<20)
+	if _, err := f.ReadAt(b, i<<20); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%x", md5.Sum(b))
+}
+
+// readMiB is a guest command printing the md5 of MiB i of /dev/vda.
+func readMiB(i int) string {
+	return fmt.Sprintf("dd if=/dev/vda bs=65536 skip=%d count=16 2>/dev/null | md5sum\n", 16*i)
+}
+
 // TestSnapshotRestore boots a VM, leaves state in it (a file in tmpfs and
 // a counter a background loop keeps incrementing), snapshots it, kills
 // it, and restores it twice from the one snapshot: each restored guest
-// has the state, answers on its console and its counter goes on. A
-// damaged snapshot is refused with a message and leaves no process.
+// has the state, answers on its console, its counter goes on, and its
+// disk (virtio-blk, restored mid-use) serves reads. A damaged snapshot is
+// refused with a message and leaves no process.
 func TestSnapshotRestore(t *testing.T) {
-	const kernel, initrd = "guest-images/out/bzImage", "guest-images/out/initramfs.cpio.gz"
-	need(t, "bin/ember", kernel, initrd)
+	const kernel, initrd, disk = "guest-images/out/bzImage", "guest-images/out/initramfs.cpio.gz", "guest-images/out/rootfs.ext4"
+	need(t, "bin/ember", kernel, initrd, disk)
 	stateDir := t.TempDir()
 	t.Setenv(state.EnvDir, stateDir)
 	snap := filepath.Join(t.TempDir(), "snap")
@@ -114,7 +137,7 @@ func TestSnapshotRestore(t *testing.T) {
 		}
 	})
 
-	r := ember(t, "start", "--name", "orig", "--kernel", kernel, "--initrd", initrd, "--memory", "128M")
+	r := ember(t, "start", "--name", "orig", "--kernel", kernel, "--initrd", initrd, "--memory", "128M", "--disk", disk+",ro")
 	if r.exitCode != 0 {
 		t.Fatalf("ember start: exit %d: %s", r.exitCode, r.out)
 	}
@@ -127,6 +150,8 @@ func TestSnapshotRestore(t *testing.T) {
 	con.send("sleep 2; echo counter=$(cat /tmp/counter)\n")
 	con.waitFor("counter", time.Minute, func(out string) bool { _, ok := lineValue(out, "counter"); return ok })
 	before, _ := lineValue(con.out.String(), "counter")
+	con.send(readMiB(0))
+	con.waitFor("disk read", time.Minute, func(out string) bool { return strings.Contains(out, diskMD5(t, path(disk), 0)) })
 
 	r = emberQuick(t, "snapshot", "orig", snap)
 	if r.exitCode != 0 || !strings.Contains(r.out, "paused") {
@@ -137,7 +162,7 @@ func TestSnapshotRestore(t *testing.T) {
 		t.Fatalf("ember kill: exit %d: %s", r.exitCode, r.out)
 	}
 
-	for _, name := range []string{"r1", "r2"} {
+	for i, name := range []string{"r1", "r2"} {
 		t.Run("Restore-"+name, func(t *testing.T) {
 			start := time.Now()
 			r := emberQuick(t, "restore", "--name", name, snap)
@@ -157,6 +182,9 @@ func TestSnapshotRestore(t *testing.T) {
 			if after, _ := lineValue(c.out.String(), "counter"); after <= before {
 				t.Errorf("restored counter %d, at the snapshot it was %d or more: the guest did not go on", after, before)
 			}
+			c.send(readMiB(1 + i)) // not read before: it goes through the restored virtio-blk queue
+			want := diskMD5(t, path(disk), int64(1+i))
+			c.waitFor("disk read after restore", time.Minute, func(out string) bool { return strings.Contains(out, want) })
 		})
 	}
 	if t.Failed() {
