@@ -9,8 +9,8 @@ IMAGES := guest-images/out
 KERNEL ?= $(IMAGES)/bzImage
 INITRD ?= $(IMAGES)/initramfs.cpio.gz
 # Inside the nested test host a Linux guest needs seconds, not minutes.
-E2E_TIMEOUT ?= 12m
-TESTHOST_TIMEOUT ?= 15m
+E2E_TIMEOUT ?= 5m
+TESTHOST_TIMEOUT ?= 7m
 
 .PHONY: all build deps images run test unit e2e e2e-direct vet clean bench
 
