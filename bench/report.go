@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sort"
 	"time"
 )
 
@@ -154,6 +155,33 @@ func (r *Report) Reference(place string) *System {
 		}
 	}
 	return nil
+}
+
+// Ordered returns the systems in display order: by place (in the order of
+// r.Places), then in the order of Systems (ember first, then the VMMs, then
+// the container runtimes).
+func (r *Report) Ordered() []*System {
+	rank := func(s *System) (int, int) {
+		p, n := len(r.Places), len(Systems)
+		for i, e := range r.Places {
+			if e.Place == s.Place {
+				p = i
+			}
+		}
+		for i, name := range Systems {
+			if name == s.Name {
+				n = i
+			}
+		}
+		return p, n
+	}
+	out := append([]*System(nil), r.Systems...)
+	sort.SliceStable(out, func(i, j int) bool {
+		pi, ni := rank(out[i])
+		pj, nj := rank(out[j])
+		return pi < pj || pi == pj && ni < nj
+	})
+	return out
 }
 
 // Env returns the environment of place, or nil.

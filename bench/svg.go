@@ -21,6 +21,7 @@ const (
 // Colours: ember's phases, then peers by kind.
 var (
 	phaseColors = map[string]string{Setup: "#c0392b", Kernel: "#e67e22", UserSpace: "#f1c40f"}
+	emberColor  = "#8e2b1f" // ember's own memory
 	kindColors  = map[string]string{KindVM: "#4e79a7", KindContainer: "#59a14f"}
 )
 
@@ -47,14 +48,14 @@ func SVG(r *Report) []byte {
 	y := 56.0
 	for _, e := range r.Places {
 		var bars []bar
-		for _, s := range r.Systems {
+		for _, s := range r.Ordered() {
 			if s.Place != e.Place {
 				continue
 			}
 			if sum, ok := s.Summary[Ready]; ok && sum.N > 0 {
 				bars = append(bars, readyBar(s, sum))
 			} else if sum, ok := s.Summary[Setup]; ok && sum.N > 0 {
-				bars = append(bars, bar{label: s.Label + " (set-up only)", value: sum.Median, min: sum.Min, max: sum.Max,
+				bars = append(bars, bar{label: s.Label, value: sum.Median, min: sum.Min, max: sum.Max,
 					parts: []part{{Setup, sum.Median}}})
 			}
 		}
@@ -65,10 +66,13 @@ func SVG(r *Report) []byte {
 		y = panel(&body, y, title, bars, formatMS, tickMS) + svgPanelGap
 	}
 	var mem []bar
-	for _, s := range r.Systems {
+	for _, s := range r.Ordered() {
 		if s.Memory != nil && s.Memory.Error == "" {
-			mem = append(mem, bar{label: s.Label + " (" + s.Place + ")", value: float64(s.Memory.PeakKiB) / 1024,
-				color: kindColors[s.Kind]})
+			color := kindColors[s.Kind]
+			if strings.HasPrefix(s.Name, "ember") {
+				color = emberColor
+			}
+			mem = append(mem, bar{label: s.Label + " (" + s.Place + ")", value: float64(s.Memory.PeakKiB) / 1024, color: color})
 		}
 	}
 	if len(mem) > 0 {
@@ -155,7 +159,7 @@ func panel(w *bytes.Buffer, y float64, title string, bars []bar, format func(flo
 func legend(w *bytes.Buffer, y float64) float64 {
 	items := []struct{ color, label string }{
 		{phaseColors[Setup], "ember VMM set-up (to 1st KVM_RUN)"}, {phaseColors[Kernel], "ember guest kernel"},
-		{phaseColors[UserSpace], "ember guest user space"}, {kindColors[KindVM], "other VMM"},
+		{phaseColors[UserSpace], "ember guest user space"}, {emberColor, "ember memory"}, {kindColors[KindVM], "other VMM"},
 		{kindColors[KindContainer], "container runtime"},
 	}
 	x := 16.0

@@ -47,7 +47,7 @@ func TestSVGWellFormed(t *testing.T) {
 	}
 	all := strings.Join(texts, "\n")
 	for _, want := range []string{
-		"ember", "gokvm", "crun <&>", "ember, set-up only (set-up only)", "1.10 s", "2.20 s", "25.0 ms",
+		"ember", "gokvm", "crun <&>", "ember, set-up only", "1.10 s", "2.20 s", "25.0 ms",
 		"Start to ready, test host: median, whiskers min–max", "Start to ready, bare host",
 		"Resident memory outside guest RAM, peak (MiB)", "4.0 MiB", "ember guest kernel",
 	} {

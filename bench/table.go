@@ -62,7 +62,7 @@ func Table(r *Report) string {
 	}
 	b.WriteString("\n")
 	rows := [][]string{{"system", "place", "metric", "n", "median", "min", "max", "÷ ember"}}
-	for _, s := range r.Systems {
+	for _, s := range r.Ordered() {
 		first := true
 		add := func(cells ...string) {
 			name, place := "", ""
@@ -121,7 +121,7 @@ func Table(r *Report) string {
 // Notes lists each system's notes and errors, one a line.
 func Notes(r *Report) []string {
 	var out []string
-	for _, s := range r.Systems {
+	for _, s := range r.Ordered() {
 		who := s.Label + " (" + s.Place + ")"
 		if s.Version != "" {
 			out = append(out, fmt.Sprintf("%s: %s", who, s.Version))

@@ -38,7 +38,7 @@ func Targets(r *Report) []string {
 		}
 	}
 	setupDone := false
-	for _, s := range r.Systems {
+	for _, s := range r.Ordered() {
 		sum, ok := s.Summary[Setup]
 		if !ok || sum.N == 0 || (s.Name != "ember" && s.Name != "ember-setup") {
 			continue
@@ -55,7 +55,7 @@ func Targets(r *Report) []string {
 	if !setupDone {
 		out = append(out, "  VMM set-up under 5 ms on the local /dev/kvm: not measured (run ember-setup or ember outside the test host)")
 	}
-	for _, s := range r.Systems {
+	for _, s := range r.Ordered() {
 		if (s.Name == "ember" || s.Name == "ember-setup") && s.Memory != nil && s.Memory.Error == "" {
 			out = append(out, fmt.Sprintf("  memory outside guest RAM under 5 MiB (%s, %s): %s: %s",
 				s.Label, s.Place, formatMiB(s.Memory.PeakKiB), verdict(s.Memory.PeakKiB < 5<<10)))
@@ -66,7 +66,7 @@ func Targets(r *Report) []string {
 
 // find returns the system named name in place, or nil.
 func (r *Report) find(name, place string) *System {
-	for _, s := range r.Systems {
+	for _, s := range r.Ordered() {
 		if s.Name == name && s.Place == place && s.Error == "" {
 			return s
 		}
