@@ -59,26 +59,41 @@ clean:
 	rm -rf bin guest-images/out
 
 # Times ember against gokvm, QEMU microvm, crun and runc (README, Performance). Where /dev/kvm
-# is emulated, every system runs side by side in one test host, and the container runtimes
-# (and ember's set-up, on the local /dev/kvm) also run here on the bare host for reference.
-# crun needs a mount namespace without the cgroup v2 part of a hybrid layout (HOST-KVM.md).
+# is emulated, every system runs side by side in the test host, in BENCH_ROUNDS rounds of one
+# run each (a fresh test host per round: a frozen one costs one round, which is retried), and
+# the container runtimes (and ember's set-up, on the local /dev/kvm) also run here on the bare
+# host for reference. crun needs a mount namespace without the cgroup v2 part of a hybrid
+# layout (HOST-KVM.md).
 BENCH_RUNS ?= 10
 BENCH_VM_RUNS ?= 5
+BENCH_ROUNDS ?= $(BENCH_VM_RUNS)
 BENCH_OUT ?= .bench
 BENCH_FILES = --json $(BENCH_OUT)/bench.json --svg $(BENCH_OUT)/bench.svg --table $(BENCH_OUT)/bench.txt
+BENCH_IN_TESTHOST = --kernel /tmp/bench/bzImage --initrd /tmp/bench/initramfs.cpio.gz --bundle /tmp/bench/bundle
 bench: deps build images
 	@sh scripts/bench-peers prepare
 	@mkdir -p $(BENCH_OUT)
-	@if grep -qwE 'vmx|svm' /proc/cpuinfo; then \
+	@set -o pipefail; if grep -qwE 'vmx|svm' /proc/cpuinfo; then \
 		bin/ember bench --runs $(BENCH_RUNS) --vm-runs $(BENCH_VM_RUNS) $(BENCH_FILES); \
 	else \
-		echo "make bench: /dev/kvm here is emulated: the VMs and containers run side by side in the test host;"; \
-		echo "containers and ember's set-up also run here on the bare host, for reference."; \
+		echo "make bench: /dev/kvm here is emulated: the VMs and containers run side by side in the test host"; \
+		echo "($(BENCH_ROUNDS) rounds); containers and ember's set-up also run here on the bare host, for reference."; \
 		unshare -m sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec bin/ember bench --runs $(BENCH_RUNS) \
-			--vs crun,runc --progress line --json $(BENCH_OUT)/bare-host.json' >/dev/null && \
-		scripts/testhost run --timeout 40m -- sh scripts/bench-peers stage /tmp/bench -- \
-			ember bench --runs $(BENCH_RUNS) --vm-runs $(BENCH_VM_RUNS) --progress line \
-			--kernel /tmp/bench/bzImage --initrd /tmp/bench/initramfs.cpio.gz --bundle /tmp/bench/bundle \
-			--merge $(BENCH_OUT)/bare-host.json $(BENCH_FILES); \
+			--vs crun,runc --progress line --json $(BENCH_OUT)/bare-host.json' >/dev/null || exit 1; \
+		rm -f $(BENCH_OUT)/round-*.json; rounds=""; \
+		for i in $$(seq 1 $(BENCH_ROUNDS)); do \
+			for try in 1 2 3; do \
+				echo "make bench: round $$i of $(BENCH_ROUNDS) (try $$try)"; \
+				scripts/testhost run --timeout 8m -- sh scripts/bench-peers stage /tmp/bench -- \
+					ember bench --runs $$(( ($(BENCH_RUNS) + $(BENCH_ROUNDS) - 1) / $(BENCH_ROUNDS) )) --vm-runs 1 \
+					--memory-run=$$([ $$i = 1 ] && echo true || echo false) --progress line $(BENCH_IN_TESTHOST) \
+					--json $(BENCH_OUT)/round-$$i.json 2>&1 | tee $(BENCH_OUT)/round-$$i.log | \
+					grep --line-buffered -E '^(bench |ember bench:|testhost:)'; \
+				[ -s $(BENCH_OUT)/round-$$i.json ] && break; \
+			done; \
+			[ -s $(BENCH_OUT)/round-$$i.json ] || { echo "make bench: round $$i failed 3 times"; exit 1; }; \
+			[ $$i = 1 ] || rounds="$$rounds --append $(BENCH_OUT)/round-$$i.json"; \
+		done; \
+		bin/ember bench --from $(BENCH_OUT)/round-1.json $$rounds --merge $(BENCH_OUT)/bare-host.json $(BENCH_FILES); \
 	fi
 	@echo "make bench: wrote $(BENCH_OUT)/bench.json, $(BENCH_OUT)/bench.svg and $(BENCH_OUT)/bench.txt"

@@ -30,6 +30,7 @@ type Config struct {
 	Ember        string // the ember binary
 	EmberVersion string
 	Timeout      time.Duration // per run
+	NoMemory     bool          // skip the memory runs
 	Command      string        // how the benchmark was invoked, for the report
 	Env          Env
 	Progress     io.Writer // progress lines, or nil
@@ -89,7 +90,10 @@ func Measure(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	p := &progress{w: cfg.Progress, tty: cfg.ProgressTTY}
 	for _, t := range targets {
-		p.total += cfg.Warmup + t.runs + 1
+		p.total += cfg.Warmup + t.runs
+		if !cfg.NoMemory {
+			p.total++
+		}
 	}
 	for i := 0; i < cfg.Warmup; i++ {
 		for _, t := range targets {
@@ -117,6 +121,9 @@ func Measure(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	for _, t := range targets {
+		if cfg.NoMemory {
+			break
+		}
 		if err := memoryRun(ctx, p, &cfg, t); err != nil {
 			return rep, err
 		}

@@ -51,14 +51,15 @@ type Report struct {
 
 // Settings are what every system was asked to do.
 type Settings struct {
-	Command   string   `json:"command"`    // the ember bench invocation
-	Runs      int      `json:"runs"`       // timed runs per container system
-	VMRuns    int      `json:"vm_runs"`    // timed runs per VM system
-	Warmup    int      `json:"warmup"`     // untimed runs before them, per system
-	Kernel    FileInfo `json:"kernel"`     // guest kernel
-	Initrd    FileInfo `json:"initrd"`     // guest initramfs
-	Cmdline   string   `json:"cmdline"`    // kernel command line every VM gets (peers may add to it)
-	MemoryMiB int      `json:"memory_mib"` // guest RAM
+	Command   string   `json:"command"`          // the ember bench invocation
+	Runs      int      `json:"runs"`             // timed runs per container system
+	VMRuns    int      `json:"vm_runs"`          // timed runs per VM system
+	Warmup    int      `json:"warmup"`           // untimed runs before them, per system (and round)
+	Rounds    int      `json:"rounds,omitempty"` // separate runs of the benchmark appended together (0: one)
+	Kernel    FileInfo `json:"kernel"`           // guest kernel
+	Initrd    FileInfo `json:"initrd"`           // guest initramfs
+	Cmdline   string   `json:"cmdline"`          // kernel command line every VM gets (peers may add to it)
+	MemoryMiB int      `json:"memory_mib"`       // guest RAM
 	VCPUs     int      `json:"vcpus"`
 	Bundle    string   `json:"bundle,omitempty"` // OCI bundle directory
 }
@@ -208,6 +209,45 @@ func (r *Report) Merge(other *Report) {
 			}
 		}
 	}
+}
+
+// Append adds the runs of other's systems to r's systems of the same name
+// and place (another round of the same benchmark, in a fresh test host),
+// and takes other's memory figure where r has none. Systems and places r
+// lacks are added as they are.
+func (r *Report) Append(other *Report) {
+	for _, e := range other.Places {
+		if r.Env(e.Place) == nil {
+			r.Places = append(r.Places, e)
+		}
+	}
+	for _, o := range other.Systems {
+		s := r.find(o.Name, o.Place)
+		if s == nil {
+			for _, t := range r.Systems { // one that could not run here: replace it
+				if t.Name == o.Name && t.Place == o.Place {
+					*t = *o
+					o = nil
+					break
+				}
+			}
+			if o != nil {
+				r.Systems = append(r.Systems, o)
+			}
+			continue
+		}
+		if o.Error != "" {
+			continue
+		}
+		s.Runs = append(s.Runs, o.Runs...)
+		if (s.Memory == nil || s.Memory.Error != "") && o.Memory != nil {
+			s.Memory = o.Memory
+		}
+		s.Summarize()
+	}
+	r.Settings.Runs += other.Settings.Runs
+	r.Settings.VMRuns += other.Settings.VMRuns
+	r.Settings.Rounds = max(r.Settings.Rounds, 1) + max(other.Settings.Rounds, 1)
 }
 
 // WriteJSON summarizes every system and writes r to path.

@@ -113,3 +113,30 @@ func TestReadJSONErrors(t *testing.T) {
 		t.Error("no error for a malformed file")
 	}
 }
+
+func TestAppend(t *testing.T) {
+	r, other := testReport(), testReport()
+	other.Systems[0].Runs = []Run{{MS: map[string]float64{Ready: 1400}}}
+	other.Systems[0].Memory = &Memory{PeakKiB: 1}
+	other.Systems[2].Error = ""                                                        // qemu ran in the other round
+	other.Systems[2].Runs = []Run{{MS: map[string]float64{Ready: 900}}}                // and replaces the failed entry
+	other.Systems[3].Memory = &Memory{PeakKiB: 3 << 10}                                // crun's memory run worked there
+	other.Systems = append(other.Systems, &System{Name: "runc", Place: PlaceTestHost}) // a new system
+	r.Append(other)
+	ember := r.find("ember", PlaceTestHost)
+	if len(ember.Runs) != 3 || ember.Summary[Ready].Median != 1200 || ember.Memory.PeakKiB != 4<<10 {
+		t.Errorf("ember after append: %d runs, median %v, memory %v", len(ember.Runs), ember.Summary[Ready].Median, ember.Memory.PeakKiB)
+	}
+	if q := r.find("qemu", PlaceTestHost); q == nil || len(q.Runs) != 1 {
+		t.Errorf("qemu not taken from the other round: %+v", q)
+	}
+	if c := r.find("crun", PlaceTestHost); c.Memory.PeakKiB != 3<<10 {
+		t.Errorf("crun memory not taken from the other round: %+v", c.Memory)
+	}
+	if r.find("runc", PlaceTestHost) == nil || len(r.Systems) != 6 {
+		t.Errorf("%d systems after append, want 6 (runc added)", len(r.Systems))
+	}
+	if r.Settings.Runs != 6 || r.Settings.VMRuns != 4 || r.Settings.Rounds != 2 {
+		t.Errorf("settings after append: %+v", r.Settings)
+	}
+}

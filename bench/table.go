@@ -47,8 +47,12 @@ func Header(r *Report) []string {
 		lines = append(lines, fmt.Sprintf("guest: %s (%d KiB) + %s (%d KiB), %d vCPU, %d MiB, cmdline %q",
 			s.Kernel.Path, s.Kernel.Bytes>>10, s.Initrd.Path, s.Initrd.Bytes>>10, s.VCPUs, s.MemoryMiB, s.Cmdline))
 	}
-	lines = append(lines, fmt.Sprintf("runs: %d per VM, %d per container runtime, after %d warm-up; medians (min, max) of runs timed from just before exec",
-		s.VMRuns, s.Runs, s.Warmup))
+	rounds := ""
+	if s.Rounds > 1 {
+		rounds = fmt.Sprintf(" in %d rounds (each a fresh start of the benchmark, systems round-robin)", s.Rounds)
+	}
+	lines = append(lines, fmt.Sprintf("runs: %d per VM, %d per container runtime%s, after %d warm-up; medians (min, max) of runs timed from just before exec",
+		s.VMRuns, s.Runs, rounds, s.Warmup))
 	return lines
 }
 

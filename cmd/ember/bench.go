@@ -35,7 +35,9 @@ func benchCmd(args []string) error {
 	tablePath := fs.String("table", "", "also write the table to FILE")
 	progress := fs.String("progress", "auto", "progress on stderr: line (one line per run), tty (one updated line), off, auto")
 	merge := fs.StringArray("merge", nil, "merge a report from another place (a --json FILE) into this one (repeatable)")
-	from := fs.String("from", "", "run nothing: print the table (and write --json/--svg) from this --json FILE")
+	appendRuns := fs.StringArray("append", nil, "add the runs of another round (a --json FILE from the same place) to this report (repeatable)")
+	memRun := fs.Bool("memory-run", true, "after the timed runs, one more run per system to sample its memory (--memory-run=false to skip)")
+	from := fs.String("from", "", "run nothing: start from this --json FILE (then --append, --merge, and print or write it)")
 	kernel := fs.String("kernel", "guest-images/out/bzImage", "guest kernel")
 	initrd := fs.String("initrd", "guest-images/out/initramfs.cpio.gz", "guest initramfs")
 	cmdline := fs.String("cmdline", `ember.cmd="true"`, "kernel command line, after: "+vmm.DefaultCmdline)
@@ -72,6 +74,7 @@ func benchCmd(args []string) error {
 			return fmt.Errorf("--memory: %w", err)
 		}
 		cfg.Kernel, cfg.Initrd, cfg.Bundle, cfg.CPUs, cfg.Timeout = *kernel, *initrd, *bundle, *cpus, *timeout
+		cfg.NoMemory = !*memRun
 		cfg.MemoryMiB = int(mem >> 20)
 		cfg.Cmdline = strings.TrimSpace(vmm.DefaultCmdline + " " + *cmdline)
 		cfg.Command = "ember bench " + strings.Join(args, " ")
@@ -83,13 +86,20 @@ func benchCmd(args []string) error {
 		if rep, err = bench.Measure(ctx, cfg); err != nil {
 			return err
 		}
-		for _, path := range *merge {
-			other, err := bench.ReadJSON(path)
-			if err != nil {
-				return fmt.Errorf("--merge: %w", err)
-			}
-			rep.Merge(other)
+	}
+	for _, path := range *appendRuns {
+		other, err := bench.ReadJSON(path)
+		if err != nil {
+			return fmt.Errorf("--append: %w", err)
 		}
+		rep.Append(other)
+	}
+	for _, path := range *merge {
+		other, err := bench.ReadJSON(path)
+		if err != nil {
+			return fmt.Errorf("--merge: %w", err)
+		}
+		rep.Merge(other)
 	}
 	if *jsonPath != "" {
 		if err := rep.WriteJSON(*jsonPath); err != nil {
