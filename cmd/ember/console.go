@@ -30,24 +30,16 @@ func consoleCmd(args []string) error {
 			"keep up with the output for 5 s, or falls 1 MiB behind, is disconnected.")
 	stateDir := addStateDirFlag(fs)
 	readOnly := fs.Bool("read-only", false, "only watch: send nothing to the guest")
-	name, err := parseNameFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	base, err := baseDir(*stateDir)
-	if err != nil {
-		return err
-	}
-	d, _, err := lookupVM(base, name)
+	d, _, err := resolveVM(fs, args, *stateDir)
 	if err != nil {
 		return err
 	}
 	conn, err := net.Dial("unix", d.File(state.ConsoleSocket))
 	if err != nil {
-		return fmt.Errorf("VM %s: console socket: %w", name, err)
+		return fmt.Errorf("VM %s: console socket: %w", d.Name, err)
 	}
 	defer conn.Close()
-	return attach(conn, name, os.Stdin, os.Stdout, *readOnly)
+	return attach(conn, d.Name, os.Stdin, os.Stdout, *readOnly)
 }
 
 // attach runs a console session on conn until the user detaches, the

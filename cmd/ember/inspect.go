@@ -24,15 +24,7 @@ func inspectCmd(args []string) error {
 			"times; vCPU exits by kind, unhandled port and MMIO accesses, serial bytes, disk requests\n"+
 			"and bytes, virtio transport errors (see docs/api.md).")
 	stateDir := addStateDirFlag(fs)
-	name, err := parseNameFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	base, err := baseDir(*stateDir)
-	if err != nil {
-		return err
-	}
-	d, _, err := lookupVM(base, name)
+	d, _, err := resolveVM(fs, args, *stateDir)
 	if err != nil {
 		return err
 	}

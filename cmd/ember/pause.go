@@ -21,15 +21,7 @@ func setStateCmd(cmd, want string, args []string, help string) error {
 	fs := pflag.NewFlagSet("ember "+cmd, pflag.ContinueOnError)
 	fs.Usage = nameUsage(fs, cmd+" NAME", help)
 	stateDir := addStateDirFlag(fs)
-	name, err := parseNameFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	base, err := baseDir(*stateDir)
-	if err != nil {
-		return err
-	}
-	d, _, err := lookupVM(base, name)
+	d, _, err := resolveVM(fs, args, *stateDir)
 	if err != nil {
 		return err
 	}
@@ -38,6 +30,6 @@ func setStateCmd(cmd, want string, args []string, help string) error {
 	if _, err := client(d).SetState(ctx, want); err != nil {
 		return err
 	}
-	fmt.Println(name)
+	fmt.Println(d.Name)
 	return nil
 }

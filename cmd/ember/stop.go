@@ -21,28 +21,20 @@ func stopCmd(args []string) error {
 			"kills it. A paused VM is resumed first. Its state directory is removed in every case.")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long the guest gets to shut down before it is killed")
 	stateDir := addStateDirFlag(fs)
-	name, err := parseNameFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	base, err := baseDir(*stateDir)
-	if err != nil {
-		return err
-	}
-	d, st, err := lookupVM(base, name)
+	d, st, err := resolveVM(fs, args, *stateDir)
 	if err != nil {
 		return err
 	}
 	deadline := time.Now().Add(*timeout)
 	if err := requestShutdown(d, deadline); err != nil {
-		fmt.Fprintf(os.Stderr, "ember stop: could not ask %s to shut down (%v); killing it at the timeout\n", name, err)
+		fmt.Fprintf(os.Stderr, "ember stop: could not ask %s to shut down (%v); killing it at the timeout\n", d.Name, err)
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	if err := d.WaitDead(ctx); err == nil {
 		waitExited(st.PID, 5*time.Second)
 	} else {
-		fmt.Fprintf(os.Stderr, "ember stop: %s did not shut down within %v: killing it\n", name, *timeout)
+		fmt.Fprintf(os.Stderr, "ember stop: %s did not shut down within %v: killing it\n", d.Name, *timeout)
 		if err := killVM(d, st.PID); err != nil {
 			return err
 		}
@@ -75,15 +67,7 @@ func killCmd(args []string) error {
 	fs := pflag.NewFlagSet("ember kill", pflag.ContinueOnError)
 	fs.Usage = nameUsage(fs, "kill NAME", "Kills a started VM at once (SIGKILL) and removes its state directory.")
 	stateDir := addStateDirFlag(fs)
-	name, err := parseNameFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	base, err := baseDir(*stateDir)
-	if err != nil {
-		return err
-	}
-	d, st, err := lookupVM(base, name)
+	d, st, err := resolveVM(fs, args, *stateDir)
 	if err != nil {
 		return err
 	}

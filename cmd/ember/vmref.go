@@ -62,6 +62,21 @@ func nameUsage(fs *pflag.FlagSet, synopsis, text string) func() {
 	}
 }
 
+// resolveVM parses args for a command taking one VM name and finds that
+// live VM under the state directory given by stateDir (the --state-dir
+// flag's value).
+func resolveVM(fs *pflag.FlagSet, args []string, stateDir string) (state.Dir, state.Status, error) {
+	name, err := parseNameFlags(fs, args)
+	if err != nil {
+		return state.Dir{}, state.Status{}, err
+	}
+	base, err := baseDir(stateDir)
+	if err != nil {
+		return state.Dir{}, state.Status{}, err
+	}
+	return lookupVM(base, name)
+}
+
 // lookupVM finds the live VM called name under base. A VM whose process
 // died is cleaned up and reported as not running.
 func lookupVM(base, name string) (state.Dir, state.Status, error) {
