@@ -27,7 +27,7 @@ const qemuMachine = "microvm,acpi=off,x-option-roms=off,rtc=off,isa-serial=on"
 func vmPeerTarget(cfg *Config, name, path string) *target {
 	sys := &System{Name: name, Kind: KindVM, Place: cfg.Env.Place}
 	var args []string
-	grace := 3 * time.Second
+	stop, grace := markerExit, 3*time.Second
 	switch name {
 	case "gokvm":
 		sys.Label = "gokvm"
@@ -37,8 +37,8 @@ func vmPeerTarget(cfg *Config, name, path string) *target {
 		args = []string{path, "boot", "-k", cfg.Kernel, "-i", cfg.Initrd, "-p", cfg.Cmdline + " " + gokvmParams,
 			"-c", strconv.Itoa(cfg.CPUs), "-m", strconv.Itoa(cfg.MemoryMiB) + "M"}
 		sys.Notes = append(sys.Notes, "kernel command line + \""+gokvmParams+"\": without them gokvm's guest hangs (delay-loop calibration; IO-APIC)",
-			"ready = console line \""+markerReady+"\"; gokvm does not exit when the guest reboots, so it is killed 1 s after \""+markerExit+"\" and has no exit time")
-		grace = time.Second
+			"ready = console line \""+markerReady+"\"; gokvm is killed right then: it does not exit when the guest reboots (no exit time), and its guest's reboot, with nothing to reset it, froze the nested test host")
+		stop, grace = markerReady, 0
 	case "qemu":
 		sys.Label = "QEMU microvm"
 		sys.Version = firstLine(path, "--version")
@@ -50,7 +50,7 @@ func vmPeerTarget(cfg *Config, name, path string) *target {
 	}
 	sys.Command = args
 	return &target{sys: sys, runs: cfg.VMRuns, run: func(ctx context.Context, memory bool) (Run, procResult, error) {
-		spec := procSpec{Args: args, Markers: []string{markerReady, markerExit}, StopMarker: markerExit,
+		spec := procSpec{Args: args, Markers: []string{markerReady, markerExit}, StopMarker: stop,
 			Grace: grace, Timeout: cfg.Timeout, GuestKiB: int64(cfg.MemoryMiB) << 10}
 		if memory {
 			spec.Sample = cfg.sampleEvery(KindVM)

@@ -40,6 +40,9 @@ type procResult struct {
 	Taken  int                  // smaps samples taken
 }
 
+// settle is the pause after killing a process, before the next run.
+const settle = time.Second
+
 type lineEvent struct {
 	marker string
 	at     time.Time
@@ -106,6 +109,9 @@ loop:
 				res.Seen[ev.marker] = ev.at
 			}
 			if ev.marker == spec.StopMarker && grace == nil {
+				if spec.Grace <= 0 {
+					kill()
+				}
 				grace = time.After(spec.Grace)
 			}
 		case <-grace:
@@ -131,6 +137,8 @@ loop:
 	if res.Killed {
 		// Children of a killed runtime may hold the pipe: do not wait for them.
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		// Let the host tear a killed VMM's VM down before the next run.
+		time.Sleep(settle)
 	}
 	drainEvents(events, readDone, res.Seen)
 	res.Tail = tail.String()
