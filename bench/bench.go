@@ -13,7 +13,7 @@ import (
 )
 
 // Systems lists the systems Measure knows, in display order.
-var Systems = []string{"ember", "ember-console-off", "ember-setup", "gokvm", "qemu", "crun", "runc"}
+var Systems = []string{"ember", "ember-console-off", "ember-setup", "ember-restore", "gokvm", "qemu", "crun", "runc"}
 
 // Config says what to run and how.
 type Config struct {
@@ -182,6 +182,11 @@ func newTarget(cfg *Config, name, tmp string) *target {
 		return emberTarget(cfg, name, tmp)
 	case "ember-setup":
 		return emberTarget(cfg, name, tmp)
+	case "ember-restore":
+		if !cfg.Env.CanBootLinux() {
+			return bad(KindVM, "/dev/kvm here is "+cfg.Env.KVM+": it cannot boot the guest to snapshot (make bench runs it in the test host)")
+		}
+		return restoreTarget(cfg, name, tmp) // restore.go
 	case "gokvm", "qemu":
 		if !cfg.Env.CanBootLinux() {
 			return bad(KindVM, "/dev/kvm here is "+cfg.Env.KVM+": it cannot boot Linux (make bench boots VMs in the test host)")

@@ -45,6 +45,7 @@ func benchCmd(args []string) error {
 	cpus := fs.Int("cpus", 1, "guest vCPUs")
 	bundle := fs.String("bundle", ".bench/bundle", "OCI bundle for crun and runc (config.json + rootfs)")
 	timeout := fs.Duration("timeout", 3*time.Minute, "give up on a run after this long")
+	restore := fs.Bool("restore", false, "also time ember restore of a snapshot of the booted guest: to running, and to its first console answer")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -59,6 +60,9 @@ func benchCmd(args []string) error {
 		cfg, err := benchConfig(*runs, *vmRuns, *warmup, *vs, *emberMode)
 		if err != nil {
 			return err
+		}
+		if *restore {
+			cfg.Systems = append(cfg.Systems, "ember-restore")
 		}
 		switch *progress {
 		case "auto":
