@@ -30,7 +30,7 @@ func consoleCmd(args []string) error {
 			"keep up with the output for 5 s, or falls 1 MiB behind, is disconnected.")
 	stateDir := addStateDirFlag(fs)
 	readOnly := fs.Bool("read-only", false, "only watch: send nothing to the guest")
-	d, _, err := resolveVM(fs, args, *stateDir)
+	d, _, err := resolveVM(fs, args, stateDir)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ func inspectCmd(args []string) error {
 			"times; vCPU exits by kind, unhandled port and MMIO accesses, serial bytes, disk requests\n"+
 			"and bytes, virtio transport errors (see docs/api.md).")
 	stateDir := addStateDirFlag(fs)
-	d, _, err := resolveVM(fs, args, *stateDir)
+	d, _, err := resolveVM(fs, args, stateDir)
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ func setStateCmd(cmd, want string, args []string, help string) error {
 	fs := pflag.NewFlagSet("ember "+cmd, pflag.ContinueOnError)
 	fs.Usage = nameUsage(fs, cmd+" NAME", help)
 	stateDir := addStateDirFlag(fs)
-	d, _, err := resolveVM(fs, args, *stateDir)
+	d, _, err := resolveVM(fs, args, stateDir)
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ func stopCmd(args []string) error {
 			"kills it. A paused VM is resumed first. Its state directory is removed in every case.")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long the guest gets to shut down before it is killed")
 	stateDir := addStateDirFlag(fs)
-	d, st, err := resolveVM(fs, args, *stateDir)
+	d, st, err := resolveVM(fs, args, stateDir)
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func killCmd(args []string) error {
 	fs := pflag.NewFlagSet("ember kill", pflag.ContinueOnError)
 	fs.Usage = nameUsage(fs, "kill NAME", "Kills a started VM at once (SIGKILL) and removes its state directory.")
 	stateDir := addStateDirFlag(fs)
-	d, st, err := resolveVM(fs, args, *stateDir)
+	d, st, err := resolveVM(fs, args, stateDir)
 	if err != nil {
 		return err
 	}

@@ -63,14 +63,14 @@ func nameUsage(fs *pflag.FlagSet, synopsis, text string) func() {
 }
 
 // resolveVM parses args for a command taking one VM name and finds that
-// live VM under the state directory given by stateDir (the --state-dir
-// flag's value).
-func resolveVM(fs *pflag.FlagSet, args []string, stateDir string) (state.Dir, state.Status, error) {
+// live VM under the state directory named by the --state-dir flag stateDir
+// (read after parsing).
+func resolveVM(fs *pflag.FlagSet, args []string, stateDir *string) (state.Dir, state.Status, error) {
 	name, err := parseNameFlags(fs, args)
 	if err != nil {
 		return state.Dir{}, state.Status{}, err
 	}
-	base, err := baseDir(stateDir)
+	base, err := baseDir(*stateDir)
 	if err != nil {
 		return state.Dir{}, state.Status{}, err
 	}

@@ -2,8 +2,13 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
+
+	"github.com/embervm/ember/vmm/state"
 )
 
 func osPipe(t *testing.T) (*os.File, *os.File, error) {
@@ -39,5 +44,23 @@ func TestStartRejectsBadNamesAndConsole(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("start %v: %v, want an error mentioning %q", c.args, err, c.want)
 		}
+	}
+}
+
+// TestResolveVMReadsStateDirFlag: the --state-dir flag must be read after
+// parsing, not when the command is set up. The base given is a regular
+// file, so a lookup under it fails naming it; a lookup under the default
+// base would not.
+func TestResolveVMReadsStateDirFlag(t *testing.T) {
+	t.Setenv(state.EnvDir, "")
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	stateDir := addStateDirFlag(fs)
+	base := filepath.Join(t.TempDir(), "not-a-dir")
+	if err := os.WriteFile(base, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := resolveVM(fs, []string{"--state-dir", base, "vm1"}, stateDir)
+	if err == nil || !strings.Contains(err.Error(), base) {
+		t.Fatalf("resolveVM: %v, want an error naming the --state-dir %s", err, base)
 	}
 }
