@@ -87,7 +87,7 @@ bench: deps build images
 				sh scripts/bench-peers round $(BENCH_OUT)/round-$$i.log -- --timeout 12m -- \
 					sh scripts/bench-peers stage /tmp/bench -- \
 					ember bench --runs $$(( ($(BENCH_RUNS) + $(BENCH_ROUNDS) - 1) / $(BENCH_ROUNDS) )) --vm-runs 1 \
-					--memory-run=$$([ $$i = 1 ] && echo true || echo false) --progress line $(BENCH_IN_TESTHOST) \
+					--progress line $(BENCH_IN_TESTHOST) \
 					--json $(BENCH_OUT)/round-$$i.json; \
 				[ -s $(BENCH_OUT)/round-$$i.json ] && break; \
 			done; \

@@ -31,10 +31,13 @@ type Config struct {
 	EmberVersion string
 	Timeout      time.Duration // per run
 	NoMemory     bool          // skip the memory runs
-	Command      string        // how the benchmark was invoked, for the report
-	Env          Env
-	Progress     io.Writer // progress lines, or nil
-	ProgressTTY  bool      // Progress is a terminal: rewrite one line
+	// Checkpoint, when set, is called with the report so far after every
+	// run, so that a benchmark cut short (a frozen test host) keeps its runs.
+	Checkpoint  func(*Report)
+	Command     string // how the benchmark was invoked, for the report
+	Env         Env
+	Progress    io.Writer // progress lines, or nil
+	ProgressTTY bool      // Progress is a terminal: rewrite one line
 }
 
 // sampleEvery is the smaps sampling interval in memory runs: VMs run for
@@ -115,6 +118,7 @@ func Measure(ctx context.Context, cfg Config) (*Report, error) {
 				return rep, err
 			}
 			t.sys.Runs = append(t.sys.Runs, run)
+			checkpoint(&cfg, rep)
 		}
 		if !more {
 			break
@@ -127,12 +131,23 @@ func Measure(ctx context.Context, cfg Config) (*Report, error) {
 		if err := memoryRun(ctx, p, &cfg, t); err != nil {
 			return rep, err
 		}
+		checkpoint(&cfg, rep)
 	}
 	p.done()
 	for _, s := range rep.Systems {
 		s.Summarize()
 	}
+	rep.Complete = true
 	return rep, nil
+}
+
+func checkpoint(cfg *Config, rep *Report) {
+	if cfg.Checkpoint != nil {
+		for _, s := range rep.Systems {
+			s.Summarize()
+		}
+		cfg.Checkpoint(rep)
+	}
 }
 
 // runOnce does one run of t, reporting progress; its error is ctx's.

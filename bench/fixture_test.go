@@ -13,7 +13,7 @@ func testReport() *Report {
 		return m
 	}
 	r := &Report{
-		Created: time.Date(2026, 11, 23, 22, 0, 0, 0, time.UTC), Ember: "v-test",
+		Created: time.Date(2026, 11, 23, 22, 0, 0, 0, time.UTC), Ember: "v-test", Complete: true,
 		Settings: Settings{Command: "ember bench --runs 3", Runs: 3, VMRuns: 2, Warmup: 1,
 			Kernel: FileInfo{Path: "bzImage", Bytes: 2 << 20, SHA256: "ab"}, Initrd: FileInfo{Path: "initramfs", Bytes: 1 << 20},
 			Cmdline: `console=ttyS0 ember.cmd="true"`, MemoryMiB: 256, VCPUs: 1},

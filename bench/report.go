@@ -43,6 +43,7 @@ const (
 // Report is the outcome of a benchmark: where and how it ran, and every run.
 type Report struct {
 	Created  time.Time `json:"created"`
+	Complete bool      `json:"complete"` // false: cut short, it holds the runs done so far
 	Ember    string    `json:"ember_version"`
 	Settings Settings  `json:"settings"`
 	Places   []Env     `json:"places"`
@@ -51,15 +52,16 @@ type Report struct {
 
 // Settings are what every system was asked to do.
 type Settings struct {
-	Command   string   `json:"command"`          // the ember bench invocation
-	Runs      int      `json:"runs"`             // timed runs per container system
-	VMRuns    int      `json:"vm_runs"`          // timed runs per VM system
-	Warmup    int      `json:"warmup"`           // untimed runs before them, per system (and round)
-	Rounds    int      `json:"rounds,omitempty"` // separate runs of the benchmark appended together (0: one)
-	Kernel    FileInfo `json:"kernel"`           // guest kernel
-	Initrd    FileInfo `json:"initrd"`           // guest initramfs
-	Cmdline   string   `json:"cmdline"`          // kernel command line every VM gets (peers may add to it)
-	MemoryMiB int      `json:"memory_mib"`       // guest RAM
+	Command   string   `json:"command"`                    // the ember bench invocation
+	Runs      int      `json:"runs"`                       // timed runs per container system
+	VMRuns    int      `json:"vm_runs"`                    // timed runs per VM system
+	Warmup    int      `json:"warmup"`                     // untimed runs before them, per system (and round)
+	Rounds    int      `json:"rounds,omitempty"`           // separate runs of the benchmark appended together (0: one)
+	CutShort  int      `json:"rounds_cut_short,omitempty"` // rounds whose test host froze before they ended
+	Kernel    FileInfo `json:"kernel"`                     // guest kernel
+	Initrd    FileInfo `json:"initrd"`                     // guest initramfs
+	Cmdline   string   `json:"cmdline"`                    // kernel command line every VM gets (peers may add to it)
+	MemoryMiB int      `json:"memory_mib"`                 // guest RAM
 	VCPUs     int      `json:"vcpus"`
 	Bundle    string   `json:"bundle,omitempty"` // OCI bundle directory
 }
@@ -247,7 +249,14 @@ func (r *Report) Append(other *Report) {
 	}
 	r.Settings.Runs += other.Settings.Runs
 	r.Settings.VMRuns += other.Settings.VMRuns
+	if r.Settings.Rounds == 0 && !r.Complete {
+		r.Settings.CutShort = 1
+	}
+	if !other.Complete {
+		r.Settings.CutShort++
+	}
 	r.Settings.Rounds = max(r.Settings.Rounds, 1) + max(other.Settings.Rounds, 1)
+	r.Complete = true
 }
 
 // WriteJSON summarizes every system and writes r to path.

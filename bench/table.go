@@ -51,6 +51,12 @@ func Header(r *Report) []string {
 	if s.Rounds > 1 {
 		rounds = fmt.Sprintf(" in %d rounds (each a fresh start of the benchmark, systems round-robin)", s.Rounds)
 	}
+	if s.CutShort > 0 {
+		rounds += fmt.Sprintf(" (%d cut short by a frozen test host: their runs up to then are kept)", s.CutShort)
+	}
+	if !r.Complete {
+		lines = append(lines, "INCOMPLETE: the benchmark was cut short; these are the runs done until then")
+	}
 	lines = append(lines, fmt.Sprintf("runs: %d per VM, %d per container runtime%s, after %d warm-up; medians (min, max) of runs timed from just before exec",
 		s.VMRuns, s.Runs, rounds, s.Warmup))
 	return lines

@@ -79,6 +79,9 @@ func benchCmd(args []string) error {
 		}
 		cfg.Kernel, cfg.Initrd, cfg.Bundle, cfg.CPUs, cfg.Timeout = *kernel, *initrd, *bundle, *cpus, *timeout
 		cfg.NoMemory = !*memRun
+		if *jsonPath != "" {
+			cfg.Checkpoint = func(r *bench.Report) { _ = r.WriteJSON(*jsonPath) }
+		}
 		cfg.MemoryMiB = int(mem >> 20)
 		cfg.Cmdline = strings.TrimSpace(vmm.DefaultCmdline + " " + *cmdline)
 		cfg.Command = "ember bench " + strings.Join(args, " ")
