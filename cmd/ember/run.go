@@ -31,7 +31,18 @@ func runCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	spec, _ := parseConsole(vf.console)
+	return runForeground(vf.console, *bootTimes, func(cio vmm.IO) (*vmm.VM, error) { return vmm.New(cfg, cio) })
+}
+
+// runForeground runs the VM build makes in this process until it ends,
+// with its serial console as consoleFlag says (stdio on a terminal: raw
+// mode, Ctrl-A x quits, the terminal always restored). SIGINT, SIGTERM and
+// SIGHUP stop the VM. bootTimes, if set, gets the boot milestones.
+func runForeground(consoleFlag, bootTimes string, build func(vmm.IO) (*vmm.VM, error)) error {
+	spec, err := parseConsole(consoleFlag)
+	if err != nil {
+		return err
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -73,7 +84,7 @@ func runCmd(args []string) error {
 		}
 	}()
 
-	v, err := vmm.New(cfg, cio)
+	v, err := build(cio)
 	if err != nil {
 		return err
 	}
@@ -82,8 +93,8 @@ func runCmd(args []string) error {
 	if term != nil {
 		term.restore()
 	}
-	if *bootTimes != "" {
-		if werr := writeBootTimes(*bootTimes, v.BootTimes(), reason, err); werr != nil {
+	if bootTimes != "" {
+		if werr := writeBootTimes(bootTimes, v.BootTimes(), reason, err); werr != nil {
 			return werr
 		}
 	}

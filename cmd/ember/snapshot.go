@@ -4,11 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -141,66 +137,5 @@ func newVM(spec vmSpec, io vmm.IO) (*vmm.VM, error) {
 // restoreForeground runs a VM restored from dir in this process, as
 // 'ember run' runs a booted one.
 func restoreForeground(dir, consoleFlag, bootTimes string) error {
-	spec, err := parseConsole(consoleFlag)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cio := vmm.IO{Log: os.Stderr}
-	var term *terminal
-	switch spec.kind {
-	case "none":
-		cio.ConsoleOut = io.Discard
-	case "file":
-		f, err := os.OpenFile(spec.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-		if err != nil {
-			return fmt.Errorf("--console file:%s: %w", spec.path, err)
-		}
-		defer f.Close()
-		cio.ConsoleOut = f
-	case "stdio":
-		cio.ConsoleOut, cio.ConsoleIn = os.Stdout, os.Stdin
-		if isTerminal(os.Stdin) {
-			t, err := makeRaw(os.Stdin)
-			if err != nil {
-				return err
-			}
-			term = t
-			defer term.restore()
-			cio.ConsoleIn = newEscapeReader(os.Stdin, cancel)
-			cio.Log = crlfWriter{os.Stderr}
-		}
-	}
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
-	go func() {
-		select {
-		case <-sigs:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	v, err := vmm.Restore(dir, cio)
-	if err != nil {
-		return err
-	}
-	defer v.Close()
-	reason, err := v.Run(ctx)
-	if term != nil {
-		term.restore()
-	}
-	if bootTimes != "" {
-		if werr := writeBootTimes(bootTimes, v.BootTimes(), reason, err); werr != nil {
-			return werr
-		}
-	}
-	if err != nil {
-		return err
-	}
-	if reason == vmm.ExitStopped {
-		fmt.Fprintln(os.Stderr, "ember: VM stopped")
-	}
-	return nil
+	return runForeground(consoleFlag, bootTimes, func(cio vmm.IO) (*vmm.VM, error) { return vmm.Restore(dir, cio) })
 }
