@@ -37,7 +37,7 @@ func vmPeerTarget(cfg *Config, name, path string) *target {
 		args = []string{path, "boot", "-k", cfg.Kernel, "-i", cfg.Initrd, "-p", cfg.Cmdline + " " + gokvmParams,
 			"-c", strconv.Itoa(cfg.CPUs), "-m", strconv.Itoa(cfg.MemoryMiB) + "M"}
 		sys.Notes = append(sys.Notes, "kernel command line + \""+gokvmParams+"\": without them gokvm's guest hangs (delay-loop calibration; IO-APIC)",
-			"ready = console line \""+markerReady+"\"; gokvm is killed right then: it does not exit when the guest reboots (no exit time), and its guest's reboot, with nothing to reset it, froze the nested test host")
+			"ready = console line \""+markerReady+"\"; gokvm is killed right then: it does not exit when the guest reboots (no exit time), and test hosts froze after its guest's reboot")
 		stop, grace = markerReady, 0
 	case "qemu":
 		sys.Label = "QEMU microvm"
