@@ -158,15 +158,15 @@ func panel(w *bytes.Buffer, y float64, title string, bars []bar, format func(flo
 
 func legend(w *bytes.Buffer, y float64) float64 {
 	items := []struct{ color, label string }{
-		{phaseColors[Setup], "ember VMM set-up (to 1st KVM_RUN)"}, {phaseColors[Kernel], "ember guest kernel"},
-		{phaseColors[UserSpace], "ember guest user space"}, {emberColor, "ember memory"}, {kindColors[KindVM], "other VMM"},
+		{phaseColors[Setup], "ember set-up (to 1st KVM_RUN)"}, {phaseColors[Kernel], "ember kernel"},
+		{phaseColors[UserSpace], "ember user space"}, {emberColor, "ember memory"}, {kindColors[KindVM], "other VMM"},
 		{kindColors[KindContainer], "container runtime"},
 	}
 	x := 16.0
 	for _, it := range items {
 		fmt.Fprintf(w, `<rect x="%.1f" y="%.1f" width="12" height="12" fill="%s"/>`+"\n", x, y, it.color)
 		text(w, x+16, y+11, "start", `font-size="12"`, it.label)
-		x += 30 + 6.5*float64(len(it.label))
+		x += 30 + 7*float64(len([]rune(it.label)))
 	}
 	return y + 16
 }

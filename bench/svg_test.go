@@ -49,7 +49,7 @@ func TestSVGWellFormed(t *testing.T) {
 	for _, want := range []string{
 		"ember", "gokvm", "crun <&>", "ember, set-up only", "1.10 s", "2.20 s", "25.0 ms",
 		"Start to ready, test host: median, whiskers min–max", "Start to ready, bare host",
-		"Resident memory outside guest RAM, peak (MiB)", "4.0 MiB", "ember guest kernel",
+		"Resident memory outside guest RAM, peak (MiB)", "4.0 MiB", "ember kernel",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("SVG text lacks %q; texts:\n%s", want, all)
