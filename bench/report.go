@@ -247,8 +247,15 @@ func (r *Report) Append(other *Report) {
 		}
 		s.Summarize()
 	}
-	r.Settings.Runs += other.Settings.Runs
-	r.Settings.VMRuns += other.Settings.VMRuns
+	// Runs per system: the most any VM / container system has.
+	r.Settings.Runs, r.Settings.VMRuns = 0, 0
+	for _, s := range r.Systems {
+		if s.Kind == KindContainer {
+			r.Settings.Runs = max(r.Settings.Runs, len(s.Runs))
+		} else {
+			r.Settings.VMRuns = max(r.Settings.VMRuns, len(s.Runs))
+		}
+	}
 	if r.Settings.Rounds == 0 && !r.Complete {
 		r.Settings.CutShort = 1
 	}

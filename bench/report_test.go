@@ -136,7 +136,7 @@ func TestAppend(t *testing.T) {
 	if r.find("runc", PlaceTestHost) == nil || len(r.Systems) != 6 {
 		t.Errorf("%d systems after append, want 6 (runc added)", len(r.Systems))
 	}
-	if r.Settings.Runs != 6 || r.Settings.VMRuns != 4 || r.Settings.Rounds != 2 {
+	if r.Settings.Runs != 6 || r.Settings.VMRuns != 6 || r.Settings.Rounds != 2 {
 		t.Errorf("settings after append: %+v", r.Settings)
 	}
 }
