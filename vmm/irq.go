@@ -1,11 +1,9 @@
 package vmm
 
 import (
-	"encoding/binary"
 	"fmt"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/embervm/ember/devices/virtio"
 	"github.com/embervm/ember/vmm/kvm"
 )
 
@@ -15,34 +13,28 @@ import (
 // interfaces of the serial and virtio devices.
 type irqLine struct {
 	gsi uint32
-	fd  int
+	ev  *virtio.EventFD
 }
 
 func newIRQLine(vm *kvm.VM, gsi uint32) (*irqLine, error) {
-	fd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	ev, err := virtio.NewEventFD()
 	if err != nil {
 		return nil, fmt.Errorf("eventfd for irq %d: %w", gsi, err)
 	}
-	if err := vm.RegisterIRQFD(fd, gsi); err != nil {
-		unix.Close(fd)
+	if err := vm.RegisterIRQFD(ev.FD(), gsi); err != nil {
+		ev.Close()
 		return nil, err
 	}
-	return &irqLine{gsi: gsi, fd: fd}, nil
+	return &irqLine{gsi: gsi, ev: ev}, nil
 }
 
-var one = func() []byte { b := make([]byte, 8); binary.LittleEndian.PutUint64(b, 1); return b }()
-
-// Trigger injects one edge. EAGAIN (counter saturated) means an edge is
-// already pending, which is as good.
+// Trigger injects one edge. A saturated counter means an edge is already
+// pending, which is as good (EventFD.Signal treats it so).
 func (l *irqLine) Trigger() error {
-	_, err := unix.Write(l.fd, one)
-	if err == unix.EAGAIN {
-		return nil
-	}
-	if err != nil {
+	if err := l.ev.Signal(); err != nil {
 		return fmt.Errorf("irq %d: %w", l.gsi, err)
 	}
 	return nil
 }
 
-func (l *irqLine) Close() error { return unix.Close(l.fd) }
+func (l *irqLine) Close() error { return l.ev.Close() }
