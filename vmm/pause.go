@@ -21,7 +21,8 @@ type pauser struct {
 var ErrNotRunning = errors.New("VM is not running")
 
 // Pause stops every vCPU outside the guest and returns once all are
-// parked: guest time stands still (kvmclock aside) until Resume.
+// parked and what the guest printed so far has been written out: guest
+// time stands still (kvmclock aside) until Resume.
 func (v *VM) Pause() error {
 	if !v.running.Load() || v.stopping.Load() {
 		return ErrNotRunning
@@ -32,12 +33,15 @@ func (v *VM) Pause() error {
 	p.mu.Unlock()
 	v.kick()
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	for p.parked < len(v.vcpus) && !v.stopping.Load() {
 		p.cond.Wait()
 	}
+	p.mu.Unlock()
 	if v.stopping.Load() {
 		return ErrNotRunning
+	}
+	if v.console != nil {
+		v.console.Flush() // what the guest printed before the pause is out
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/embervm/ember/devices/bus"
 	"github.com/embervm/ember/devices/i8042"
 	"github.com/embervm/ember/devices/serial"
+	"github.com/embervm/ember/vmm/console"
 	"github.com/embervm/ember/vmm/guestmem"
 	"github.com/embervm/ember/vmm/kvm"
 )
@@ -42,12 +43,12 @@ type VM struct {
 	pio   bus.Bus
 	mmio  bus.Bus
 
-	serial        *serial.Device
-	kbd           *i8042.Device
-	input         io.Reader
-	closers       []io.Closer
-	deviceCmdline string // kernel parameters announcing virtio devices
-	timer         bootTimer
+	serial  *serial.Device
+	console *console.Batcher // the serial output's batcher; nil for no console
+	kbd     *i8042.Device
+	input   io.Reader
+	closers []io.Closer
+	timer   bootTimer
 
 	pause    pauser
 	running  atomic.Bool // Run has started and not returned
@@ -111,6 +112,9 @@ func (v *VM) Run(ctx context.Context) (ExitReason, error) {
 	case <-ctx.Done():
 		v.stop(ExitStopped, nil)
 		<-done
+	}
+	if v.console != nil {
+		v.console.Flush() // the guest's last words reach the console before Run returns
 	}
 	return v.reason, v.runErr
 }
