@@ -8,6 +8,7 @@ import (
 	"github.com/embervm/ember/boot"
 	"github.com/embervm/ember/devices/i8042"
 	"github.com/embervm/ember/devices/serial"
+	"github.com/embervm/ember/vmm/console"
 	"github.com/embervm/ember/vmm/guestmem"
 	"github.com/embervm/ember/vmm/kvm"
 )
@@ -57,6 +58,25 @@ func New(cfg Config, io IO) (_ *VM, err error) {
 			v.Close()
 		}
 	}()
+	mem, err := guestmem.New(cfg.Memory)
+	if err != nil {
+		return nil, err
+	}
+	v.mem = mem
+	// Loading the kernel and initrd needs guest memory but no KVM: it runs
+	// beside the KVM set-up below (on kvm_pvm, KVM_SET_USER_MEMORY_REGION
+	// alone takes milliseconds).
+	type loaded struct {
+		entry *boot.Entry
+		err   error
+	}
+	load := make(chan loaded, 1)
+	go func() {
+		e, err := boot.Load(mem, boot.Config{
+			Kernel: cfg.Kernel, Initrd: cfg.Initrd, Cmdline: cfg.fullCmdline(), CPUs: cfg.CPUs,
+		})
+		load <- loaded{e, err}
+	}()
 	steps := []struct {
 		name string
 		fn   func() error
@@ -68,17 +88,20 @@ func New(cfg Config, io IO) (_ *VM, err error) {
 		{"virtio devices", v.attachVirtioDevices},
 		{"vCPUs", v.createVCPUs},
 	}
+	var stepErr error
 	for _, s := range steps {
-		if err := s.fn(); err != nil {
-			return nil, err
+		if stepErr = s.fn(); stepErr != nil {
+			break
 		}
 	}
-	entry, err := boot.Load(v.mem, boot.Config{
-		Kernel: cfg.Kernel, Initrd: cfg.Initrd, Cmdline: cfg.fullCmdline(v.deviceCmdline), CPUs: cfg.CPUs,
-	})
-	if err != nil {
-		return nil, err
+	l := <-load // always: the loader writes guest memory, which Close unmaps
+	if stepErr != nil {
+		return nil, stepErr
 	}
+	if l.err != nil {
+		return nil, l.err
+	}
+	entry := l.entry
 	if err := setBootRegisters(v.vcpus[0].VCPU, entry); err != nil {
 		return nil, fmt.Errorf("boot vcpu registers: %w", err)
 	}
@@ -121,13 +144,9 @@ func (v *VM) createVM() error {
 	return vm.CreatePIT2()
 }
 
+// attachMemory registers the guest memory (mapped by New) with KVM.
 func (v *VM) attachMemory() error {
-	mem, err := guestmem.New(v.cfg.Memory)
-	if err != nil {
-		return err
-	}
-	v.mem = mem
-	for i, r := range mem.Regions() {
+	for i, r := range v.mem.Regions() {
 		if err := v.vm.SetUserMemoryRegion(uint32(i), uint64(r.GPA), r.Host); err != nil {
 			return err
 		}
@@ -144,6 +163,12 @@ func (v *VM) attachLegacyDevices(out io.Writer) error {
 		return err
 	}
 	v.closers = append(v.closers, irq)
+	if out != io.Discard {
+		// The UART's output leaves one byte per guest exit: batch it.
+		v.console = console.NewBatcher(out, console.DefaultLinger)
+		v.closers = append(v.closers, v.console)
+		out = v.console
+	}
 	v.serial = serial.New(out, irq)
 	kbd := i8042.New(func() { v.stop(ExitReset, nil) })
 	v.kbd = kbd

@@ -84,14 +84,17 @@ func (c *Config) Validate() error {
 	if c.CPUs < 1 || c.CPUs > boot.MaxCPUs {
 		return fmt.Errorf("cpus %d: must be between 1 and %d", c.CPUs, boot.MaxCPUs)
 	}
+	if n := c.virtioCount(); n > MaxVirtioDevices {
+		return fmt.Errorf("%d virtio devices (disks, network cards and rng): at most %d fit", n, MaxVirtioDevices)
+	}
 	return nil
 }
 
 // fullCmdline returns the kernel command line the guest gets: the
 // defaults, the parameters announcing devices, then the user's.
-func (c *Config) fullCmdline(devices string) string {
+func (c *Config) fullCmdline() string {
 	parts := []string{DefaultCmdline}
-	for _, p := range []string{devices, c.Cmdline} {
+	for _, p := range []string{c.deviceCmdline(), c.Cmdline} {
 		if p != "" {
 			parts = append(parts, p)
 		}

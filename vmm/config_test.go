@@ -3,6 +3,7 @@ package vmm
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -52,6 +53,7 @@ func TestValidate(t *testing.T) {
 		{func(c *Config) { c.CPUs = 1000 }, "cpus"},
 		{func(c *Config) { c.Disks = []DiskConfig{{Path: "/nonexistent/disk.img"}} }, "/nonexistent/disk.img"},
 		{func(c *Config) { c.Disks = []DiskConfig{{Path: kernel, ID: strings.Repeat("x", 21)}} }, "20 bytes"},
+		{func(c *Config) { c.Disks = slices.Repeat([]DiskConfig{{Path: kernel}}, MaxVirtioDevices); c.RNG = true }, "at most"},
 	} {
 		cfg := ok
 		c.mod(&cfg)
@@ -63,11 +65,16 @@ func TestValidate(t *testing.T) {
 }
 
 func TestFullCmdline(t *testing.T) {
-	c := Config{Cmdline: `ember.cmd="true"`}
-	got := c.fullCmdline("virtio_mmio.device=512@0xd0001000:5")
-	want := DefaultCmdline + ` virtio_mmio.device=512@0xd0001000:5 ember.cmd="true"`
+	c := Config{Cmdline: `ember.cmd="true"`, Disks: []DiskConfig{{Path: "a"}, {Path: "b"}}, RNG: true}
+	got := c.fullCmdline()
+	want := DefaultCmdline + " ember.boottimer=0xd0000000" +
+		" virtio_mmio.device=512@0xd0001000:5 virtio_mmio.device=512@0xd0002000:6" +
+		` virtio_mmio.device=512@0xd0003000:7 ember.cmd="true"`
 	if got != want {
-		t.Errorf("fullCmdline = %q, want %q", got, want)
+		t.Errorf("fullCmdline =\n%q, want\n%q", got, want)
+	}
+	if n := (&Config{}).virtioCount(); n != 0 {
+		t.Errorf("virtioCount of an empty config = %d", n)
 	}
 }
 

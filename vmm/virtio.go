@@ -48,20 +48,43 @@ func (v *VM) attachVirtioDevices() error {
 	if v.cfg.RNG {
 		devs = append(devs, virtioDev{"rng", rng.New(nil)})
 	}
-	if len(devs) > MaxVirtioDevices {
-		return fmt.Errorf("%d virtio devices: at most %d fit", len(devs), MaxVirtioDevices)
+	if len(devs) != v.cfg.virtioCount() {
+		return fmt.Errorf("internal error: %d virtio devices built, %d announced", len(devs), v.cfg.virtioCount())
 	}
-	params := []string{fmt.Sprintf("ember.boottimer=%#x", BootTimerAddr)}
 	for i, d := range devs {
-		base := uint64(virtioBase + i*virtioStride)
-		gsi := uint32(virtioFirstIRQ + i)
+		base, gsi := virtioSlot(i)
 		if err := v.attachVirtio(d, base, gsi); err != nil {
 			return fmt.Errorf("virtio-%s at %#x: %w", d.kind, base, err)
 		}
+	}
+	return nil
+}
+
+// virtioCount is how many virtio devices c gives the guest: its disks, then
+// its network cards, then the entropy device.
+func (c *Config) virtioCount() int {
+	n := len(c.Disks) + len(c.Nets)
+	if c.RNG {
+		n++
+	}
+	return n
+}
+
+// virtioSlot returns the MMIO base and GSI of the i-th virtio device.
+func virtioSlot(i int) (base uint64, gsi uint32) {
+	return uint64(virtioBase + i*virtioStride), uint32(virtioFirstIRQ + i)
+}
+
+// deviceCmdline returns the kernel parameters that announce c's virtio
+// devices and the boot timer. It depends on the configuration alone, so the
+// kernel can be loaded before the devices exist.
+func (c *Config) deviceCmdline() string {
+	params := []string{fmt.Sprintf("ember.boottimer=%#x", BootTimerAddr)}
+	for i := range c.virtioCount() {
+		base, gsi := virtioSlot(i)
 		params = append(params, fmt.Sprintf("virtio_mmio.device=%d@%#x:%d", mmio.Size, base, gsi))
 	}
-	v.deviceCmdline = strings.Join(params, " ")
-	return nil
+	return strings.Join(params, " ")
 }
 
 type virtioDev struct {

@@ -3,6 +3,7 @@ package vmm
 import (
 	"bytes"
 	"context"
+	"github.com/embervm/ember/vmm/guestmem"
 	"io"
 	"os"
 	"strings"
@@ -51,6 +52,11 @@ func newTinyVM(t *testing.T, guest string, in io.Reader) (*VM, *syncBuffer) {
 			t.Logf("VMM log: %s", log.String())
 		}
 	})
+	mem, err := guestmem.New(v.cfg.Memory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.mem = mem
 	for _, step := range []func() error{v.openKVM, v.createVM, v.attachMemory,
 		func() error { return v.attachLegacyDevices(out) }, v.createVCPUs} {
 		if err := step(); err != nil {
