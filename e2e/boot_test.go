@@ -8,15 +8,20 @@ import (
 )
 
 // TestBootSMP boots each kernel format with 2 vCPUs and checks the guest
-// sees both, runs the command, and that ember exits 0 when it reboots.
+// sees both, uses paravirtual spinlocks (KVM_FEATURE_PV_UNHALT passed
+// through: a vCPU waiting for a lock held by a preempted vCPU halts instead
+// of spinning), runs the command, and that ember exits 0 when it reboots.
 func TestBootSMP(t *testing.T) {
 	for _, kernel := range []string{"guest-images/out/bzImage", "guest-images/out/vmlinux"} {
 		t.Run(kernel[strings.LastIndex(kernel, "/")+1:], func(t *testing.T) {
 			need(t, kernel, "guest-images/out/initramfs.cpio.gz")
 			r := ember(t, "run", "--kernel", kernel, "--initrd", "guest-images/out/initramfs.cpio.gz",
-				"--cpus", "2", "--console", "stdio", "--cmdline", cmdline("grep -c ^processor /proc/cpuinfo"))
-			if r.exitCode != 0 || !hasLine(r.out, "2") || !hasLine(r.out, "ember-guest: exit 0") {
-				t.Fatalf("exit %d; want 0, a line '2' and 'ember-guest: exit 0'; output:\n%s", r.exitCode, r.out)
+				"--cpus", "2", "--console", "stdio", "--cmdline",
+				cmdline("grep -c ^processor /proc/cpuinfo; dmesg | grep -o 'PV spinlocks enabled'"))
+			if r.exitCode != 0 || !hasLine(r.out, "2") || !hasLine(r.out, "PV spinlocks enabled") ||
+				!hasLine(r.out, "ember-guest: exit 0") {
+				t.Fatalf("exit %d; want 0, a line '2', 'PV spinlocks enabled' and 'ember-guest: exit 0'; output:\n%s",
+					r.exitCode, r.out)
 			}
 			t.Logf("%s: ready after %v, whole run %v", kernel, r.ready, r.wall)
 		})
