@@ -22,9 +22,11 @@ const (
 
 // DefaultCmdline is what ember puts before the user's --cmdline: the
 // serial console, reboot through the keyboard controller (the only reset
-// path our machine has), and an immediate reboot on panic so a crashed
-// guest never lingers.
-const DefaultCmdline = "console=ttyS0 reboot=k panic=-1"
+// path our machine has), an immediate reboot on panic so a crashed guest
+// never lingers, and a quiet kernel. Each byte the kernel prints costs two
+// exits (LSR, THR): in the test host its 8 KB boot log took 1.7 s of a 5.5 s
+// boot. Warnings and panics still print; add loglevel=7 to see everything.
+const DefaultCmdline = "console=ttyS0 reboot=k panic=-1 quiet"
 
 // Config describes one VM. The CLI maps flags onto it; nothing else does.
 type Config struct {
