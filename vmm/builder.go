@@ -63,45 +63,43 @@ func New(cfg Config, io IO) (_ *VM, err error) {
 		return nil, err
 	}
 	v.mem = mem
-	// Loading the kernel and initrd needs guest memory but no KVM: it runs
-	// beside the KVM set-up below (on kvm_pvm, KVM_SET_USER_MEMORY_REGION
-	// alone takes milliseconds).
-	type loaded struct {
-		entry *boot.Entry
-		err   error
-	}
-	load := make(chan loaded, 1)
-	go func() {
-		e, err := boot.Load(mem, boot.Config{
+	// Two slow steps run beside the others, in goroutines of their own:
+	// loading the kernel and initrd (needs guest memory but no KVM), and
+	// registering guest memory with KVM (needs the VM only; on kvm_pvm
+	// KVM_SET_USER_MEMORY_REGION takes about 4 ms per 256 MiB). New waits
+	// for both whatever happens: they use guest memory, which Close unmaps.
+	var entry *boot.Entry
+	var background []<-chan error
+	background = append(background, async(func() (err error) {
+		entry, err = boot.Load(mem, boot.Config{
 			Kernel: cfg.Kernel, Initrd: cfg.Initrd, Cmdline: cfg.fullCmdline(), CPUs: cfg.CPUs,
 		})
-		load <- loaded{e, err}
-	}()
-	steps := []struct {
-		name string
-		fn   func() error
-	}{
-		{"open KVM", v.openKVM},
-		{"create VM", v.createVM},
-		{"guest memory", v.attachMemory},
-		{"devices", func() error { return v.attachLegacyDevices(io.ConsoleOut) }},
-		{"virtio devices", v.attachVirtioDevices},
-		{"vCPUs", v.createVCPUs},
+		return err
+	}))
+	steps := []func() error{
+		v.openKVM,
+		v.createVM,
+		func() error { background = append(background, async(v.attachMemory)); return nil },
+		func() error { return v.attachLegacyDevices(io.ConsoleOut) },
+		v.attachVirtioDevices,
+		v.createVCPUs,
 	}
 	var stepErr error
-	for _, s := range steps {
-		if stepErr = s.fn(); stepErr != nil {
+	for _, step := range steps {
+		if stepErr = step(); stepErr != nil {
 			break
 		}
 	}
-	l := <-load // always: the loader writes guest memory, which Close unmaps
-	if stepErr != nil {
-		return nil, stepErr
+	// Errors in step order: the KVM set-up's, guest memory's, then the loader's.
+	errs := []error{stepErr}
+	for i := len(background) - 1; i >= 0; i-- {
+		errs = append(errs, <-background[i])
 	}
-	if l.err != nil {
-		return nil, l.err
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
 	}
-	entry := l.entry
 	if err := setBootRegisters(v.vcpus[0].VCPU, entry); err != nil {
 		return nil, fmt.Errorf("boot vcpu registers: %w", err)
 	}
@@ -190,6 +188,13 @@ func (v *VM) attachLegacyDevices(out io.Writer) error {
 		}
 	}
 	return v.mmio.Register("boot-timer", BootTimerAddr, 1, &v.timer)
+}
+
+// async runs fn in a goroutine; the channel yields its result.
+func async(fn func() error) <-chan error {
+	ch := make(chan error, 1)
+	go func() { ch <- fn() }()
+	return ch
 }
 
 // sink is a device that ignores writes and reads as zero.

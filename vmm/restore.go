@@ -102,12 +102,7 @@ func (v *VM) mapSnapshotMemory(dir string, st *snapshotState) error {
 	if mem.Size() != st.Memory.Size {
 		return fmt.Errorf("%w %s: memory file changed size while restoring", ErrBadSnapshot, dir)
 	}
-	for i, r := range mem.Regions() {
-		if err := v.vm.SetUserMemoryRegion(uint32(i), uint64(r.GPA), r.Host); err != nil {
-			return err
-		}
-	}
-	return nil
+	return v.attachMemory()
 }
 
 // restoreVCPUs creates the vCPUs and loads their state, in the order
