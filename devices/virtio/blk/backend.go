@@ -35,12 +35,40 @@ func openBackend(path string, readOnly bool) (*backend, error) {
 	if err != nil {
 		return nil, openError(path, mode, readOnly, err)
 	}
+	if err := lockImage(path, f, readOnly); err != nil {
+		return nil, errors.Join(err, f.Close())
+	}
 	b, err := sizeBackend(path, f)
 	if err != nil {
 		return nil, errors.Join(err, f.Close())
 	}
 	b.readOnly = readOnly
 	return b, nil
+}
+
+// lockImage takes an advisory lock on the image for as long as f is open:
+// shared for a read-only disk, exclusive for a read-write one. Two VMs
+// writing one image would corrupt it; any number may read it. (Cloud
+// Hypervisor locks its images the same way; flock, so the lock goes with
+// the open file and dies with the process.)
+func lockImage(path string, f *os.File, readOnly bool) error {
+	how := unix.LOCK_EX
+	if readOnly {
+		how = unix.LOCK_SH
+	}
+	err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, unix.EWOULDBLOCK) && readOnly:
+		return fmt.Errorf("disk %s: another VM (or program) has it open read-write: stop it first", path)
+	case errors.Is(err, unix.EWOULDBLOCK):
+		return fmt.Errorf("disk %s: another VM (or program) has it open: stop it first, or give it ,ro in every VM that shares it", path)
+	case errors.Is(err, unix.ENOLCK), errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.EINVAL):
+		return nil // a file system without locks: nothing to guard with
+	default:
+		return fmt.Errorf("disk %s: lock: %w", path, err)
+	}
 }
 
 func openError(path, mode string, readOnly bool, err error) error {

@@ -154,7 +154,7 @@ func TestFlushAndGetID(t *testing.T) {
 		t.Fatalf("id = %q, want %q", got, want)
 	}
 	// Default ID: non-empty, derived from the file.
-	dev, err := New(h.path, Options{})
+	dev, err := New(newImage(t, "", 8*SectorSize), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestFlushAndGetID(t *testing.T) {
 	if dev.id[0] == 0 {
 		t.Fatal("default id is empty")
 	}
-	if _, err := New(h.path, Options{ID: strings.Repeat("x", 21)}); err == nil {
+	if _, err := New(newImage(t, "", 8*SectorSize), Options{ID: strings.Repeat("x", 21)}); err == nil {
 		t.Fatal("New accepted a 21-byte id")
 	}
 }
@@ -289,6 +289,40 @@ func TestNewUnwritable(t *testing.T) {
 		t.Fatalf("read-only open of a 0444 file: %v", err)
 	}
 	dev.Close()
+}
+
+// One image: any number of read-only users, or one read-write user.
+func TestImageLock(t *testing.T) {
+	path := newImage(t, "", 4*SectorSize)
+	open := func(ro bool) (*Device, error) { return New(path, Options{ReadOnly: ro}) }
+	r1, err := open(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := open(true)
+	if err != nil {
+		t.Fatalf("second read-only user: %v", err)
+	}
+	if _, err := open(false); err == nil || !strings.Contains(err.Error(), "another VM") || !strings.Contains(err.Error(), path) {
+		t.Fatalf("read-write while read-only users have it: %v", err)
+	}
+	r1.Close()
+	r2.Close()
+	w, err := open(false)
+	if err != nil {
+		t.Fatalf("read-write once the readers are gone: %v", err)
+	}
+	for _, ro := range []bool{false, true} {
+		if _, err := open(ro); err == nil || !strings.Contains(err.Error(), "another VM") {
+			t.Errorf("ro=%v while a writer has it: %v", ro, err)
+		}
+	}
+	w.Close()
+	if w2, err := open(false); err != nil {
+		t.Errorf("read-write after the writer closed: %v", err)
+	} else {
+		w2.Close()
+	}
 }
 
 func TestCapacityAndConfig(t *testing.T) {

@@ -17,7 +17,6 @@ func TestStateIdentifiesTheImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
 	s, err := d.State()
 	if err != nil {
 		t.Fatal(err)
@@ -28,6 +27,7 @@ func TestStateIdentifiesTheImage(t *testing.T) {
 	if err := CheckState(s); err != nil {
 		t.Fatalf("unchanged image refused: %v", err)
 	}
+	d.Close() // the snapshotted VM is gone before its restore opens the image
 	r, err := New(path, Options{ID: "disk0"})
 	if err != nil {
 		t.Fatal(err)
