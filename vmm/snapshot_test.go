@@ -274,6 +274,14 @@ func TestRestoreRefusesChangedDisk(t *testing.T) {
 	if err := v.Snapshot(dir); err != nil {
 		t.Fatal(err)
 	}
+	// While the snapshotted VM holds its read-write disk, a restore is refused.
+	if r, err := Restore(dir, IO{ConsoleOut: io.Discard}); err == nil || !strings.Contains(err.Error(), "another VM") {
+		if err == nil {
+			r.Close()
+		}
+		t.Fatalf("restore while the original VM has the disk: %v", err)
+	}
+	v.Close() // the original VM is gone (newTinyVM's cleanup closes it again: a no-op)
 	r, err := Restore(dir, IO{ConsoleOut: io.Discard})
 	if err != nil {
 		t.Fatalf("unchanged disk: %v", err)

@@ -62,6 +62,9 @@ type VM struct {
 	firstRun atomic.Int64 // unix nanoseconds of the first KVM_RUN, 0 before
 
 	logOnce [2]sync.Once // first unhandled PIO, MMIO access
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 type vcpu struct {
@@ -134,8 +137,15 @@ func (v *VM) stop(reason ExitReason, err error) {
 	})
 }
 
-// Close releases the VM's resources. Call it after Run returns.
+// Close releases the VM's resources. Call it after Run returns. Calls
+// after the first return its result and close nothing again (the file
+// descriptor numbers may belong to others by then).
 func (v *VM) Close() error {
+	v.closeOnce.Do(func() { v.closeErr = v.close() })
+	return v.closeErr
+}
+
+func (v *VM) close() error {
 	var errs []error
 	// Reverse order: a device's transport closes before its backend.
 	for i := len(v.closers) - 1; i >= 0; i-- {
