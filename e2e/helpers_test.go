@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -97,6 +98,11 @@ func ember(t *testing.T, args ...string) result {
 	cmd.Dir = root
 	out := &lockedBuffer{start: time.Now(), marks: map[string]time.Duration{"ember-guest: ready": 0}}
 	cmd.Stdout, cmd.Stderr = out, out
+	if os.Getenv("EMBER_E2E_STREAM") != "" {
+		// Also as it comes: when a test host freezes, this shows how far the guest got.
+		w := io.MultiWriter(out, os.Stdout)
+		cmd.Stdout, cmd.Stderr = w, w
+	}
 	cmd.WaitDelay = 5 * time.Second
 	err := cmd.Run()
 	res := result{out: out.String(), exitCode: cmd.ProcessState.ExitCode(), ready: out.mark("ember-guest: ready"), wall: time.Since(out.start)}
