@@ -28,12 +28,8 @@ func snapshotCmd(args []string) error {
 			"disk is unchanged.")
 	stateDir := addStateDirFlag(fs)
 	resume := fs.Bool("resume", false, "resume the VM once the snapshot is written")
-	fs.SortFlags = false
-	if err := fs.Parse(args); err != nil {
-		if err == pflag.ErrHelp {
-			return exitError{0}
-		}
-		return exitError{2}
+	if err := parseArgs(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != 2 {
 		return errors.New("give a VM name and a snapshot directory: ember snapshot NAME DIR")
@@ -77,12 +73,8 @@ func restoreCmd(args []string) error {
 	foreground := fs.Bool("foreground", false, "run the VM in this process, its console on this terminal, as 'ember run' does")
 	consoleFlag := fs.String("console", "stdio", "with --foreground: serial console: stdio, none, or file:PATH")
 	bootTimes := fs.String("boot-times", "", "with --foreground: write the VM's milestones (restored, first KVM_RUN) as JSON to this file when it exits")
-	fs.SortFlags = false
-	if err := fs.Parse(args); err != nil {
-		if err == pflag.ErrHelp {
-			return exitError{0}
-		}
-		return exitError{2}
+	if err := parseArgs(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		return errors.New("give one snapshot directory: ember restore DIR")
@@ -108,21 +100,7 @@ func restoreCmd(args []string) error {
 	if err := state.ValidName(*name); err != nil {
 		return fmt.Errorf("VM name %q: %w (pass --name NAME)", *name, err)
 	}
-	base, err := baseDir(*stateDir)
-	if err != nil {
-		return err
-	}
-	d, lock, err := state.Create(base, *name)
-	if err != nil {
-		return err
-	}
-	defer lock.Close()
-	if err := spawn(d, vmSpec{Name: *name, Config: cfg, Restore: dir}, lock); err != nil {
-		lock.RemoveDir(d) // the VM process is gone
-		return err
-	}
-	fmt.Println(*name)
-	return nil
+	return startDetached(*stateDir, vmSpec{Name: *name, Config: cfg, Restore: dir})
 }
 
 // newVM builds a detached VM: restored from its snapshot if it has one,

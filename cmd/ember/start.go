@@ -48,11 +48,18 @@ func startCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	base, err := baseDir(*stateDir)
+	return startDetached(*stateDir, spec)
+}
+
+// startDetached creates the VM's state directory under the state dir
+// (flag, env or default), starts its VM process, and prints its name once
+// the guest runs. On failure nothing is left behind.
+func startDetached(stateDir string, spec vmSpec) error {
+	base, err := baseDir(stateDir)
 	if err != nil {
 		return err
 	}
-	d, lock, err := state.Create(base, *name)
+	d, lock, err := state.Create(base, spec.Name)
 	if err != nil {
 		return err
 	}
@@ -61,7 +68,7 @@ func startCmd(args []string) error {
 		lock.RemoveDir(d) // the VM process is gone
 		return err
 	}
-	fmt.Println(*name)
+	fmt.Println(spec.Name)
 	return nil
 }
 

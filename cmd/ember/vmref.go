@@ -35,12 +35,8 @@ func baseDir(flag string) (string, error) {
 
 // parseNameFlags parses args for a command taking one VM name.
 func parseNameFlags(fs *pflag.FlagSet, args []string) (string, error) {
-	fs.SortFlags = false
-	if err := fs.Parse(args); err != nil {
-		if err == pflag.ErrHelp {
-			return "", exitError{0}
-		}
-		return "", exitError{2}
+	if err := parseArgs(fs, args); err != nil {
+		return "", err
 	}
 	switch fs.NArg() {
 	case 0:
