@@ -21,8 +21,11 @@ const (
 // runs only a few hundred thousand guest instructions.
 const setupGrace = 300 * time.Millisecond
 
-// bootTimes is the file `ember run --boot-times` writes (cmd/ember/boottimes.go).
-type bootTimes struct {
+// BootTimesFile is the file `ember run --boot-times` writes
+// (cmd/ember/boottimes.go) and the benchmark reads: absolute times in Unix
+// nanoseconds (0 when not reached), so a parent process can relate them to
+// its own clock (CLOCK_REALTIME on the same host).
+type BootTimesFile struct {
 	ProcessStart int64  `json:"process_start_ns"`
 	Created      int64  `json:"vm_created_ns"`
 	FirstRun     int64  `json:"first_kvm_run_ns"`
@@ -30,7 +33,7 @@ type bootTimes struct {
 	Ready        int64  `json:"guest_ready_ns"`
 	Exit         int64  `json:"exit_ns"`
 	Reason       string `json:"exit_reason"`
-	Error        string `json:"error"`
+	Error        string `json:"error,omitempty"`
 }
 
 // emberTarget runs `ember run`. Modes: "ember" (console piped to the
@@ -93,7 +96,7 @@ func emberRun(name string, res procResult, timesPath string) Run {
 		return run
 	}
 	b, err := os.ReadFile(timesPath)
-	var bt bootTimes
+	var bt BootTimesFile
 	if err == nil {
 		err = json.Unmarshal(b, &bt)
 	}

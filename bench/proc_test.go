@@ -85,7 +85,7 @@ func TestRunProcSamplesMemory(t *testing.T) {
 func TestEmberRun(t *testing.T) {
 	start := time.Unix(100, 0)
 	ms := int64(time.Millisecond)
-	bt := bootTimes{ProcessStart: start.UnixNano() + 2*ms, Created: start.UnixNano() + 5*ms,
+	bt := BootTimesFile{ProcessStart: start.UnixNano() + 2*ms, Created: start.UnixNano() + 5*ms,
 		FirstRun: start.UnixNano() + 6*ms, Init: start.UnixNano() + 506*ms, Ready: start.UnixNano() + 606*ms, Reason: "reset"}
 	path := filepath.Join(t.TempDir(), "bt.json")
 	b, _ := json.Marshal(bt)
