@@ -63,6 +63,12 @@ func (v *VM) Stats() Stats {
 	if v.serial != nil {
 		s.Serial = v.serial.Stats()
 	}
+	if v.console != nil {
+		// The UART hands its bytes to the batcher, which writes them
+		// later: bytes lost then are the batcher's to count (it also
+		// counts those the UART saw refused).
+		s.Serial.OutputErrors = v.console.Dropped()
+	}
 	// Devices are in v.closers in attach order (attachVirtioDevices):
 	// disks and nets in config order, then the entropy device; the
 	// transports, in the same order, follow.
