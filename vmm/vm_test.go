@@ -3,15 +3,15 @@ package vmm
 import (
 	"bytes"
 	"context"
-	"github.com/embervm/ember/vmm/guestmem"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/embervm/ember/vmm/guestmem"
 	"github.com/embervm/ember/vmm/kvm"
+	"github.com/embervm/ember/vmm/kvm/kvmtest"
 )
 
 //go:generate sh testdata/gen.sh
@@ -40,9 +40,7 @@ func (b *syncBuffer) String() string {
 // to run it. Tier-2 tests: they run on any /dev/kvm, even an emulated one.
 func newTinyVM(t *testing.T, guest string, in io.Reader) (*VM, *syncBuffer) {
 	t.Helper()
-	if _, err := os.Stat(kvm.DevicePath); os.IsNotExist(err) {
-		t.Skip("no /dev/kvm on this machine (the README explains this skip)")
-	}
+	kvmtest.Need(t)
 	out := &syncBuffer{}
 	var log syncBuffer
 	v := &VM{cfg: Config{Memory: 1 << 20, CPUs: 1}, log: &log, input: in}

@@ -1,19 +1,17 @@
 package kvm
 
 import (
-	"os"
+	"github.com/embervm/ember/vmm/kvm/kvmtest"
 	"testing"
 
 	"golang.org/x/sys/unix"
 )
 
 // openOrFail opens /dev/kvm. Tests that need KVM fail (not skip) when it is
-// present but unusable; they skip only where /dev/kvm does not exist at all.
+// present but unusable; where it is absent, kvmtest.Need decides.
 func openOrFail(t *testing.T) *System {
 	t.Helper()
-	if _, err := os.Stat(DevicePath); os.IsNotExist(err) {
-		t.Skip("no /dev/kvm on this machine (the README explains this skip)")
-	}
+	kvmtest.Need(t)
 	s, err := Open()
 	if err != nil {
 		t.Fatal(err)
