@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+
+	"github.com/embervm/ember/vmm/kvm"
 )
 
 // Places.
@@ -36,25 +38,21 @@ func DetectEnv() Env {
 	if m := regexp.MustCompile(`(?m)^model name\s*:\s*(.*)$`).FindSubmatch(cpuinfo); m != nil {
 		e.CPU = strings.TrimSpace(string(m[1]))
 	}
-	e.KVM = kvmKind(cpuinfo)
+	e.KVM = kvmKind()
 	e.MemoryMiB = int(memTotalKiB() >> 10)
 	return e
 }
 
-// kvmKind says what /dev/kvm is, from the CPU flags and loaded modules.
-func kvmKind(cpuinfo []byte) string {
-	if _, err := os.Stat("/dev/kvm"); err != nil {
-		return KVMAbsent
+// kvmKind says what /dev/kvm is (kvm.Acceleration, in the words of bench.json).
+func kvmKind() string {
+	accel, detail := kvm.Acceleration()
+	switch accel {
+	case kvm.AccelHardware:
+		return KVMHardware + " (" + detail + ")"
+	case kvm.AccelEmulated:
+		return KVMEmulated + " (" + detail + ")"
 	}
-	if m := regexp.MustCompile(`(?m)^flags\s*:.*\b(vmx|svm)\b`).FindSubmatch(cpuinfo); m != nil {
-		return KVMHardware + " (" + string(m[1]) + ")"
-	}
-	for _, mod := range []string{"kvm_pvm"} {
-		if _, err := os.Stat("/sys/module/" + mod); err == nil {
-			return KVMEmulated + " (" + mod + ", no vmx/svm)"
-		}
-	}
-	return KVMEmulated + " (no vmx/svm)"
+	return KVMAbsent
 }
 
 func memTotalKiB() int64 {

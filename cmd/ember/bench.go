@@ -13,6 +13,7 @@ import (
 
 	"github.com/embervm/ember/bench"
 	"github.com/embervm/ember/vmm"
+	"github.com/embervm/ember/vmm/kvm"
 )
 
 func benchCmd(args []string) error {
@@ -153,6 +154,9 @@ func benchConfig(runs, vmRuns, warmup int, vs, emberMode string) (bench.Config, 
 		emberMode = "setup"
 		if env.CanBootLinux() {
 			emberMode = "full"
+		} else if strings.HasPrefix(env.KVM, bench.KVMAbsent) {
+			emberMode = "off"
+			fmt.Fprintf(os.Stderr, "ember bench: no %s here: ember is not timed (only %s)\n", kvm.DevicePath, vs)
 		}
 	}
 	switch emberMode {

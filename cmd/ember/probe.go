@@ -2,15 +2,20 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"strings"
 
 	"github.com/embervm/ember/vmm/kvm"
 )
 
 func probeCmd(args []string) error {
-	if len(args) > 0 {
-		return fmt.Errorf("probe takes no arguments")
+	accelOnly := len(args) == 1 && args[0] == "--accel"
+	if len(args) > 0 && !accelOnly {
+		return fmt.Errorf("probe takes no arguments but --accel")
+	}
+	accel, detail := kvm.Acceleration()
+	if accelOnly {
+		// One word for scripts: hardware, emulated or none.
+		fmt.Println(accel)
+		return nil
 	}
 	sys, err := kvm.Open()
 	if err != nil {
@@ -22,15 +27,8 @@ func probeCmd(args []string) error {
 		return err
 	}
 	fmt.Printf("%s: KVM API version %d\n", kvm.DevicePath, v)
-	hw, flag, err := kvm.HardwareBacked()
-	if err != nil {
-		return fmt.Errorf("read /proc/cpuinfo: %w", err)
-	}
-	mods := kvmModules()
-	if hw {
-		fmt.Printf("acceleration: hardware (%s; modules: %s)\n", flag, mods)
-	} else {
-		fmt.Printf("acceleration: emulated (no vmx/svm CPU flag; modules: %s)\n", mods)
+	fmt.Printf("acceleration: %s (%s)\n", accel, detail)
+	if accel == kvm.AccelEmulated {
 		fmt.Println("  KVM here emulates guest instructions in software (about 1 µs each): tiny test")
 		fmt.Println("  guests run, but a Linux guest cannot boot in reasonable time. Boot real guests")
 		fmt.Println("  inside the nested test host: scripts/testhost run -- bin/ember run ...")
@@ -77,22 +75,4 @@ var probeCaps = []struct {
 	{kvm.CapXSave, "xsave", false},
 	{kvm.CapXCRs, "xcrs", false},
 	{kvm.CapMPState, "mp-state", false},
-}
-
-// kvmModules lists the loaded kernel modules whose names start with kvm.
-func kvmModules() string {
-	ents, err := os.ReadDir("/sys/module")
-	if err != nil {
-		return "unknown"
-	}
-	var names []string
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), "kvm") {
-			names = append(names, e.Name())
-		}
-	}
-	if len(names) == 0 {
-		return "none listed"
-	}
-	return strings.Join(names, ", ")
 }

@@ -60,6 +60,8 @@ func (t *tally) add(e event) {
 		}
 	case e.Test == "" && e.Action == "fail":
 		t.pkgFail = append(t.pkgFail, e.Package)
+	case e.Test == "":
+		// A package's pass, or its skip for having no test files.
 	case e.Action == "output":
 		t.output[key] = append(t.output[key], e.Output)
 	case e.Action == "pass":

@@ -129,27 +129,56 @@ func (s *System) CreateVM() (*VM, error) {
 	return &VM{fd: int(fd), mmapSize: s.mmapSize}, nil
 }
 
-// HardwareBacked reports whether the host CPU advertises hardware
-// virtualization (vmx or svm in /proc/cpuinfo). Where it does not, /dev/kvm
-// is a software emulation (such as kvm_pvm) that runs guests far slower.
-func HardwareBacked() (bool, string, error) {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return false, "", err
+// Accel is what backs /dev/kvm on this machine.
+type Accel string
+
+// The kinds of Accel. The words are a contract: scripts read them from
+// `ember probe --accel` (the one place the project tells them apart).
+const (
+	// AccelHardware: the CPU has vmx or svm; guests run at native speed.
+	AccelHardware Accel = "hardware"
+	// AccelEmulated: /dev/kvm exists without vmx/svm (such as kvm_pvm), and
+	// emulates guest instructions in software: tiny test guests only.
+	AccelEmulated Accel = "emulated"
+	// AccelNone: no /dev/kvm at all.
+	AccelNone Accel = "none"
+)
+
+// Acceleration says what backs /dev/kvm here, with a detail for people:
+// the CPU flag, the KVM modules of an emulated one, or why there is none.
+func Acceleration() (Accel, string) {
+	if _, err := os.Stat(DevicePath); err != nil {
+		return AccelNone, "no " + DevicePath
 	}
+	b, _ := os.ReadFile("/proc/cpuinfo")
 	for _, line := range strings.Split(string(b), "\n") {
 		if !strings.HasPrefix(line, "flags") {
 			continue
 		}
 		for _, f := range strings.Fields(line) {
-			switch f {
-			case "vmx":
-				return true, "vmx", nil
-			case "svm":
-				return true, "svm", nil
+			if f == "vmx" || f == "svm" {
+				return AccelHardware, f
 			}
 		}
-		return false, "", nil
+		break
 	}
-	return false, "", nil
+	return AccelEmulated, "no vmx/svm CPU flag; modules: " + modules()
+}
+
+// modules lists the loaded kernel modules whose names start with kvm.
+func modules() string {
+	ents, err := os.ReadDir("/sys/module")
+	if err != nil {
+		return "unknown"
+	}
+	var names []string
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "kvm") {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) == 0 {
+		return "none listed"
+	}
+	return strings.Join(names, ", ")
 }
