@@ -6,7 +6,7 @@ import (
 	"io"
 	"math/bits"
 
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 )
 
 // Setup header and boot_params offsets (Documentation/arch/x86/boot.rst,

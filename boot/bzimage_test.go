@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 )
 
 // walk translates va through 4-level page tables rooted at cr3.

@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 )
 
 // Control register and EFER bits (Intel SDM Vol. 3A §2.5, §2.2.1).

@@ -3,7 +3,7 @@ package boot
 import (
 	"testing"
 
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 )
 
 // decode is the inverse of descriptor, as a CPU loading a selector reads it.

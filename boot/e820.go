@@ -3,7 +3,7 @@ package boot
 import (
 	"fmt"
 
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 )
 
 // E820 address range types (ACPI 6.x §15, "System Address Map Interfaces";

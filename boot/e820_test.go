@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 )
 
 func TestMemoryMap(t *testing.T) {

@@ -1,6 +1,6 @@
 package boot
 
-import "github.com/embervm/ember/vmm/guestmem"
+import "github.com/embervm/ember/guestmem"
 
 // Fixed guest-physical layout of everything Load writes. doc.go repeats it
 // as a table; keep the two in step.

@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 )
 
 // Protocol is how the kernel is entered.

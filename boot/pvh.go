@@ -8,7 +8,7 @@ import (
 	"io"
 	"math/bits"
 
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 )
 
 // PVH boot ABI (xen/include/public/arch-x86/hvm/start_info.h, elfnote.h).

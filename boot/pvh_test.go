@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 )
 
 func TestLoadPVH(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 	"github.com/embervm/ember/vmm/kvm"
 )
 

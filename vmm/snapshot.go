@@ -16,7 +16,7 @@ import (
 	"github.com/embervm/ember/devices/virtio/blk"
 	"github.com/embervm/ember/devices/virtio/mmio"
 	"github.com/embervm/ember/devices/virtio/netdev"
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 	"github.com/embervm/ember/vmm/kvm"
 )
 

@@ -17,7 +17,7 @@ import (
 	"github.com/embervm/ember/devices/serial"
 	"github.com/embervm/ember/devices/virtio/blk"
 	"github.com/embervm/ember/devices/virtio/mmio"
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 	"github.com/embervm/ember/vmm/kvm"
 )
 

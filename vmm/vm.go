@@ -12,8 +12,8 @@ import (
 	"github.com/embervm/ember/devices/bus"
 	"github.com/embervm/ember/devices/i8042"
 	"github.com/embervm/ember/devices/serial"
+	"github.com/embervm/ember/guestmem"
 	"github.com/embervm/ember/vmm/console"
-	"github.com/embervm/ember/vmm/guestmem"
 	"github.com/embervm/ember/vmm/kvm"
 )
 

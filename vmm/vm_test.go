@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 	"github.com/embervm/ember/vmm/kvm"
 	"github.com/embervm/ember/vmm/kvm/kvmtest"
 )

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/embervm/ember/devices/virtio/queue"
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 )
 
 // Device is a virtio device model, independent of the transport.

@@ -4,7 +4,7 @@ import (
 	"errors"
 
 	"github.com/embervm/ember/devices/virtio/queue"
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 )
 
 // ServeQueue processes every available chain of q: handle gets each valid

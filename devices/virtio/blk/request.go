@@ -7,7 +7,7 @@ import (
 	"math/bits"
 
 	"github.com/embervm/ember/devices/virtio/queue"
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 )
 
 // Request types (§5.2.6).

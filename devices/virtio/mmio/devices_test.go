@@ -13,7 +13,7 @@ import (
 	"github.com/embervm/ember/devices/virtio/mmio"
 	"github.com/embervm/ember/devices/virtio/queue/queuetest"
 	"github.com/embervm/ember/devices/virtio/rng"
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 )
 
 // liveEnv is a transport around a real device, driven like Linux does.

@@ -10,7 +10,7 @@ import (
 	"github.com/embervm/ember/devices/virtio/blk"
 	"github.com/embervm/ember/devices/virtio/mmio"
 	"github.com/embervm/ember/devices/virtio/rng"
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 )
 
 // FuzzMMIO runs an arbitrary sequence of register accesses against a

@@ -10,7 +10,7 @@ import (
 	"github.com/embervm/ember/devices/bus"
 	"github.com/embervm/ember/devices/virtio"
 	"github.com/embervm/ember/devices/virtio/queue"
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 )
 
 var _ bus.Device = (*Transport)(nil)

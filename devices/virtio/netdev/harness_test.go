@@ -7,7 +7,7 @@ import (
 
 	"github.com/embervm/ember/devices/virtio"
 	"github.com/embervm/ember/devices/virtio/queue/queuetest"
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 	"golang.org/x/sys/unix"
 )
 

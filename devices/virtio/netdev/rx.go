@@ -6,7 +6,7 @@ import (
 
 	"github.com/embervm/ember/devices/virtio"
 	"github.com/embervm/ember/devices/virtio/queue"
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 	"golang.org/x/sys/unix"
 )
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/embervm/ember/devices/virtio/queue"
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 )
 
 // Fuzz layout: 8 KiB of guest memory at GPA 0 whose first bytes come from

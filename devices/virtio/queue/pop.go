@@ -7,7 +7,7 @@ import (
 	"math"
 	"math/bits"
 
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 )
 
 // Descriptor flags (§2.7.5).

@@ -7,7 +7,7 @@ import (
 
 	"github.com/embervm/ember/devices/virtio/queue"
 	"github.com/embervm/ember/devices/virtio/queue/queuetest"
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 )
 
 func newDriver(t testing.TB, size uint16) *queuetest.Driver {

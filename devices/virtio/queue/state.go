@@ -3,7 +3,7 @@ package queue
 import (
 	"fmt"
 
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 )
 
 // State is a queue's configuration and device position, for snapshots.

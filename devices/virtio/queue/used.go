@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 )
 
 // availFNoInterrupt is VIRTQ_AVAIL_F_NO_INTERRUPT (§2.7.6): the driver

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/embervm/ember/devices/virtio/queue"
-	"github.com/embervm/ember/vmm/guestmem"
+	"github.com/embervm/ember/guestmem"
 )
 
 // Base is the GPA where the mock driver's memory starts (deliberately not
