@@ -3,7 +3,6 @@ package vmm
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -37,22 +36,7 @@ type Config struct {
 	Cmdline string // appended to DefaultCmdline
 	Memory  uint64 // bytes
 	CPUs    int
-	Disks   []DiskConfig
-	Nets    []NetConfig
-	RNG     bool // attach a virtio entropy device
-}
-
-// NetConfig is one virtio-net interface backed by a host TAP device.
-type NetConfig struct {
-	Tap string
-	MAC net.HardwareAddr // nil: a random locally administered address
-}
-
-// DiskConfig is one virtio-blk disk backed by a raw image file.
-type DiskConfig struct {
-	Path     string
-	ReadOnly bool
-	ID       string // serial number the guest sees (GET_ID), at most 20 bytes
+	Devices // virtio devices (devices.go)
 }
 
 // Validate checks the config before anything is created, so a user's
@@ -75,30 +59,18 @@ func (c *Config) Validate() error {
 	if c.Memory%(2<<20) != 0 {
 		return fmt.Errorf("memory %s: must be a multiple of 2 MiB", FormatSize(c.Memory))
 	}
-	for _, d := range c.Disks {
-		if err := checkDisk(d); err != nil {
-			return err
-		}
-	}
-	for _, n := range c.Nets {
-		if n.Tap == "" || len(n.Tap) > 15 {
-			return fmt.Errorf("--net tap=%q: a TAP device name of 1 to 15 characters is needed", n.Tap)
-		}
-	}
 	if c.CPUs < 1 || c.CPUs > boot.MaxCPUs {
 		return fmt.Errorf("cpus %d: must be between 1 and %d", c.CPUs, boot.MaxCPUs)
 	}
-	if n := c.virtioCount(); n > MaxVirtioDevices {
-		return fmt.Errorf("%d virtio devices (disks, network cards and rng): at most %d fit", n, MaxVirtioDevices)
-	}
-	return nil
+	return c.Devices.validate()
 }
 
 // fullCmdline returns the kernel command line the guest gets: the
 // defaults, the parameters announcing devices, then the user's.
 func (c *Config) fullCmdline() string {
 	parts := []string{DefaultCmdline}
-	for _, p := range []string{c.deviceCmdline(), c.Cmdline} {
+	boottimer := fmt.Sprintf("ember.boottimer=%#x", BootTimerAddr)
+	for _, p := range []string{boottimer, c.Devices.cmdline(), c.Cmdline} {
 		if p != "" {
 			parts = append(parts, p)
 		}

@@ -65,7 +65,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestFullCmdline(t *testing.T) {
-	c := Config{Cmdline: `ember.cmd="true"`, Disks: []DiskConfig{{Path: "a"}, {Path: "b"}}, RNG: true}
+	c := Config{Cmdline: `ember.cmd="true"`, Devices: Devices{Disks: []DiskConfig{{Path: "a"}, {Path: "b"}}, RNG: true}}
 	got := c.fullCmdline()
 	want := DefaultCmdline + " ember.boottimer=0xd0000000" +
 		" virtio_mmio.device=512@0xd0001000:5 virtio_mmio.device=512@0xd0002000:6" +
@@ -73,8 +73,8 @@ func TestFullCmdline(t *testing.T) {
 	if got != want {
 		t.Errorf("fullCmdline =\n%q, want\n%q", got, want)
 	}
-	if n := (&Config{}).virtioCount(); n != 0 {
-		t.Errorf("virtioCount of an empty config = %d", n)
+	if n := len((&Devices{}).plan()); n != 0 {
+		t.Errorf("an empty config plans %d devices", n)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net"
 	"path/filepath"
 	"strings"
 	"time"
@@ -81,16 +80,9 @@ func Restore(dir string, io IO) (_ *VM, err error) {
 
 // config is the Config a restored VM reports (and re-opens its disks with).
 func (s *snapshotState) config() Config {
-	c := Config{Kernel: s.Config.Kernel, Initrd: s.Config.Initrd, Cmdline: s.Config.Cmdline,
-		Memory: s.Config.Memory, CPUs: s.Config.CPUs, RNG: s.Config.RNG}
-	for _, d := range s.Config.Disks {
-		c.Disks = append(c.Disks, DiskConfig{Path: d.Path, ReadOnly: d.ReadOnly, ID: d.ID})
-	}
-	for _, n := range s.Config.Nets {
-		mac, _ := net.ParseMAC(n.MAC) // checked by readSnapshot
-		c.Nets = append(c.Nets, NetConfig{Tap: n.Tap, MAC: mac})
-	}
-	return c
+	devs, _ := s.devices() // checked by readSnapshot
+	return Config{Kernel: s.Config.Kernel, Initrd: s.Config.Initrd, Cmdline: s.Config.Cmdline,
+		Memory: s.Config.Memory, CPUs: s.Config.CPUs, Devices: devs}
 }
 
 func (v *VM) mapSnapshotMemory(dir string, st *snapshotState) error {
@@ -209,19 +201,18 @@ func (v *VM) restoreDevices(st *snapshotState) error {
 	if err := v.kbd.Restore(st.Devices.I8042); err != nil {
 		return err
 	}
-	devs := v.virtioDevices()
-	transports := devs.transports
-	if len(transports) != len(st.Devices.Virtio) || len(devs.disks) != len(st.Config.Disks) {
-		return fmt.Errorf("%d virtio devices attached, %d saved", len(transports), len(st.Devices.Virtio))
+	if len(v.devices) != len(st.Devices.Virtio) {
+		return fmt.Errorf("%d virtio devices attached, %d saved", len(v.devices), len(st.Devices.Virtio))
 	}
-	for i, d := range devs.disks {
-		if err := d.Restore(st.Config.Disks[i]); err != nil {
-			return fmt.Errorf("%w: %w", ErrBadSnapshot, err)
+	for i, d := range v.devices {
+		saved := st.Devices.Virtio[i]
+		if d.kind.restore != nil {
+			if err := d.kind.restore(d.dev, saved.Device); err != nil {
+				return fmt.Errorf("%w: %s: %w", ErrBadSnapshot, d.name(), err)
+			}
 		}
-	}
-	for i, t := range transports {
-		if err := t.Restore(st.Devices.Virtio[i].Transport); err != nil {
-			return err
+		if err := d.transport.Restore(saved.Transport); err != nil {
+			return fmt.Errorf("%s: %w", d.name(), err)
 		}
 	}
 	return nil

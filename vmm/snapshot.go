@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,9 +12,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/embervm/ember/devices/virtio/blk"
-	"github.com/embervm/ember/devices/virtio/mmio"
-	"github.com/embervm/ember/devices/virtio/netdev"
 	"github.com/embervm/ember/guestmem"
 	"github.com/embervm/ember/vmm/kvm"
 )
@@ -45,17 +41,15 @@ func (v *VM) Snapshot(dir string) error {
 		}
 		defer v.Resume()
 	}
-	devs := v.virtioDevices()
-	transports := devs.transports
-	for _, t := range transports {
-		t.Quiesce()
+	for _, d := range v.devices {
+		d.transport.Quiesce()
 	}
 	defer func() {
-		for _, t := range transports {
-			t.Wake()
+		for _, d := range v.devices {
+			d.transport.Wake()
 		}
 	}()
-	st, err := v.captureState(devs)
+	st, err := v.captureState()
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
@@ -65,38 +59,14 @@ func (v *VM) Snapshot(dir string) error {
 	return nil
 }
 
-// virtioSet is a VM's virtio devices.
-type virtioSet struct {
-	transports []*mmio.Transport // in slot order
-	disks      []*blk.Device     // in configuration order
-	nets       []*netdev.Device  // in configuration order
-}
-
-// virtioDevices finds the virtio devices in v.closers, which holds them in
-// attach order.
-func (v *VM) virtioDevices() virtioSet {
-	var s virtioSet
-	for _, c := range v.closers {
-		switch d := c.(type) {
-		case *mmio.Transport:
-			s.transports = append(s.transports, d)
-		case *blk.Device:
-			s.disks = append(s.disks, d)
-		case *netdev.Device:
-			s.nets = append(s.nets, d)
-		}
-	}
-	return s
-}
-
 // captureState reads the whole machine state. The vCPUs are parked and the
 // devices quiesced.
-func (v *VM) captureState(devs virtioSet) (*snapshotState, error) {
+func (v *VM) captureState() (*snapshotState, error) {
 	c := v.cfg
 	st := &snapshotState{
 		Magic: SnapshotMagic, Version: SnapshotVersion, Created: time.Now().UTC(),
 		Config: snapshotConfig{Kernel: c.Kernel, Initrd: c.Initrd, Cmdline: c.Cmdline,
-			Memory: v.mem.Size(), CPUs: len(v.vcpus), RNG: c.RNG},
+			Memory: v.mem.Size(), CPUs: len(v.vcpus)},
 		Memory: snapshotMemory{File: snapshotMemoryFile, Size: v.mem.Size(), Regions: memoryRegions(v.mem.Size())},
 	}
 	msrs, err := v.sys.MSRIndexList()
@@ -126,20 +96,18 @@ func (v *VM) captureState(devs virtioSet) (*snapshotState, error) {
 	if v.kbd != nil {
 		st.Devices.I8042 = v.kbd.State()
 	}
-	for i, t := range devs.transports {
-		st.Devices.Virtio = append(st.Devices.Virtio, virtioState{Kind: virtioKind(i, len(devs.disks), len(devs.nets)),
-			Base: uint64(virtioBase + i*virtioStride), GSI: uint32(virtioFirstIRQ + i), Transport: t.State()})
-	}
-	for _, d := range devs.nets {
-		mac := d.MAC()
-		st.Config.Nets = append(st.Config.Nets, snapshotNet{Tap: d.Tap(), MAC: net.HardwareAddr(mac[:]).String()})
-	}
-	for _, d := range devs.disks {
-		s, err := d.State()
-		if err != nil {
-			return nil, err
+	for _, d := range v.devices {
+		s := virtioState{Kind: d.kind.name, Base: d.base, GSI: d.gsi, Transport: d.transport.State()}
+		if d.kind.save != nil {
+			saved, err := d.kind.save(&v.cfg.Devices, d.index, d.dev)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", d.name(), err)
+			}
+			if s.Device, err = json.Marshal(saved); err != nil {
+				return nil, err
+			}
 		}
-		st.Config.Disks = append(st.Config.Disks, s)
+		st.Devices.Virtio = append(st.Devices.Virtio, s)
 	}
 	return st, nil
 }

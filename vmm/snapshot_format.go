@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,7 +14,6 @@ import (
 	"github.com/embervm/ember/boot"
 	"github.com/embervm/ember/devices/i8042"
 	"github.com/embervm/ember/devices/serial"
-	"github.com/embervm/ember/devices/virtio/blk"
 	"github.com/embervm/ember/devices/virtio/mmio"
 	"github.com/embervm/ember/guestmem"
 	"github.com/embervm/ember/vmm/kvm"
@@ -31,11 +29,12 @@ import (
 //     from 4 GiB at offset 3 GiB), their offsets recorded in
 //     memory.regions. Pages that were zero may be holes (a sparse file).
 //
-// Version 1 is the only version. Any change to the meaning or layout of a
-// field needs a new version: a snapshot of another version is refused.
+// Any change to the meaning or layout of a field needs a new version: a
+// snapshot of another version is refused. Version 2: each virtio device
+// carries its own configuration (the device table, vmm/devices.go).
 const (
 	SnapshotMagic   = "ember-snapshot"
-	SnapshotVersion = 1
+	SnapshotVersion = 2
 
 	snapshotStateFile  = "state.json"
 	snapshotMemoryFile = "memory"
@@ -68,24 +67,15 @@ type snapshotHost struct {
 	TSCKHz    uint32 `json:"tsc_khz"`       // vCPU TSC frequency
 }
 
-// snapshotConfig is the VM's configuration. Disks are restored from their
-// recorded identity, which must still match the files.
+// snapshotConfig is the VM's configuration, but for its virtio devices:
+// those are in snapshotDevices.Virtio, each with what its kind needs to
+// build it again (a disk's recorded identity must still match its file).
 type snapshotConfig struct {
-	Kernel  string        `json:"kernel,omitempty"` // for information only
-	Initrd  string        `json:"initrd,omitempty"` // for information only
-	Cmdline string        `json:"cmdline,omitempty"`
-	Memory  uint64        `json:"memory"`
-	CPUs    int           `json:"cpus"`
-	Disks   []blk.State   `json:"disks,omitempty"`
-	Nets    []snapshotNet `json:"nets,omitempty"`
-	RNG     bool          `json:"rng,omitempty"`
-}
-
-// snapshotNet is one network interface: its tap is reopened by name, and
-// the guest keeps its MAC address.
-type snapshotNet struct {
-	Tap string `json:"tap"`
-	MAC string `json:"mac"`
+	Kernel  string `json:"kernel,omitempty"` // for information only
+	Initrd  string `json:"initrd,omitempty"` // for information only
+	Cmdline string `json:"cmdline,omitempty"`
+	Memory  uint64 `json:"memory"`
+	CPUs    int    `json:"cpus"`
 }
 
 // snapshotMemory describes the memory file.
@@ -132,14 +122,17 @@ type machineState struct {
 type snapshotDevices struct {
 	Serial serial.State  `json:"serial"`
 	I8042  i8042.State   `json:"i8042"`
-	Virtio []virtioState `json:"virtio,omitempty"` // in slot order: disks, nets, then rng
+	Virtio []virtioState `json:"virtio,omitempty"` // in slot order (vmm/plan.go)
 }
 
+// virtioState is one virtio device: where it was, its transport's state,
+// and what its kind saved of it (deviceKind.save; absent for rng).
 type virtioState struct {
-	Kind      string     `json:"kind"` // "blk", "net" or "rng"
-	Base      uint64     `json:"base"` // MMIO address
-	GSI       uint32     `json:"gsi"`
-	Transport mmio.State `json:"transport"`
+	Kind      string          `json:"kind"` // a deviceKinds name: blk, net, rng
+	Base      uint64          `json:"base"` // MMIO address
+	GSI       uint32          `json:"gsi"`
+	Transport mmio.State      `json:"transport"`
+	Device    json.RawMessage `json:"device,omitempty"`
 }
 
 // blob lengths, checked before anything is restored.
@@ -252,23 +245,8 @@ func (s *snapshotState) check(dir string) error {
 			return badSnapshot(dir, "irqchip %d saved with chip id %d", i, chip[0])
 		}
 	}
-	if want := len(c.Disks) + len(c.Nets) + btoi(c.RNG); len(s.Devices.Virtio) != want {
-		return badSnapshot(dir, "%d virtio devices saved, the configuration has %d", len(s.Devices.Virtio), want)
-	}
-	for _, n := range c.Nets {
-		if _, err := net.ParseMAC(n.MAC); err != nil || n.Tap == "" {
-			return badSnapshot(dir, "network interface tap %q, MAC %q: %v", n.Tap, n.MAC, err)
-		}
-	}
-	for i, d := range s.Devices.Virtio {
-		if want := virtioKind(i, len(c.Disks), len(c.Nets)); d.Kind != want {
-			return badSnapshot(dir, "virtio device %d is %q, the configuration makes it %q", i, d.Kind, want)
-		}
-	}
-	for _, d := range c.Disks {
-		if err := blk.CheckState(d); err != nil {
-			return fmt.Errorf("%w %s: %w", ErrBadSnapshot, dir, err)
-		}
+	if _, err := s.devices(); err != nil {
+		return fmt.Errorf("%w %s: %w", ErrBadSnapshot, dir, err)
 	}
 	return nil
 }
@@ -317,22 +295,29 @@ func memoryRegions(size uint64) []snapshotRegion {
 	return out
 }
 
-// virtioKind is the kind of virtio device i with ndisks disks and nnets
-// network interfaces: attachVirtioDevices attaches the disks first, then
-// the network interfaces, then the entropy device.
-func virtioKind(i, ndisks, nnets int) string {
-	switch {
-	case i < ndisks:
-		return "blk"
-	case i < ndisks+nnets:
-		return "net"
+// devices rebuilds the virtio part of the configuration from the saved
+// devices, and checks they sit where the plan of that configuration puts
+// them: the same kinds, in the same order, at the same addresses and GSIs.
+func (s *snapshotState) devices() (Devices, error) {
+	var d Devices
+	for i, saved := range s.Devices.Virtio {
+		k, ok := kindNamed(saved.Kind)
+		if !ok {
+			return d, fmt.Errorf("virtio device %d: unknown kind %q", i, saved.Kind)
+		}
+		if err := k.load(&d, saved.Device); err != nil {
+			return d, fmt.Errorf("virtio device %d (%s): %w", i, saved.Kind, err)
+		}
 	}
-	return "rng"
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
+	plan := d.plan()
+	if len(plan) != len(s.Devices.Virtio) {
+		return d, fmt.Errorf("%d virtio devices saved, their configuration has %d", len(s.Devices.Virtio), len(plan))
 	}
-	return 0
+	for i, p := range plan {
+		if got := s.Devices.Virtio[i]; got.Kind != p.kind.name || got.Base != p.base || got.GSI != p.gsi {
+			return d, fmt.Errorf("virtio device %d is %s at %#x GSI %d; the configuration puts %s at %#x GSI %d",
+				i, got.Kind, got.Base, got.GSI, p.kind.name, p.base, p.gsi)
+		}
+	}
+	return d, nil
 }

@@ -217,7 +217,7 @@ func TestRestoreRefusesBadSnapshots(t *testing.T) {
 			b, _ := os.ReadFile(p)
 			os.WriteFile(p, b[:len(b)/2], 0o600)
 		}},
-		{"other version", "version 2", func(dir string) { editState(t, dir, func(m map[string]any) { m["version"] = 2 }) }},
+		{"other version", "version 9", func(dir string) { editState(t, dir, func(m map[string]any) { m["version"] = 9 }) }},
 		{"not a snapshot", "not an ember snapshot", func(dir string) {
 			editState(t, dir, func(m map[string]any) { m["magic"] = "something" })
 		}},
@@ -286,8 +286,12 @@ func TestRestoreRefusesChangedDisk(t *testing.T) {
 	if err != nil {
 		t.Fatalf("unchanged disk: %v", err)
 	}
-	if d := r.virtioDevices(); len(d.transports) != 2 || len(d.disks) != 1 {
-		t.Errorf("restored %d transports and %d disks, want 2 and 1", len(d.transports), len(d.disks))
+	var names []string
+	for _, d := range r.devices {
+		names = append(names, d.name())
+	}
+	if got := strings.Join(names, ","); got != "blk0,rng0" || r.cfg.Disks[0].Path != disk {
+		t.Errorf("restored devices %q with disks %+v, want blk0,rng0 with %s", got, r.cfg.Disks, disk)
 	}
 	r.Close()
 	later := time.Now().Add(2 * time.Second)
@@ -306,10 +310,11 @@ func TestRestoreRefusesChangedDisk(t *testing.T) {
 // FuzzReadSnapshot: whatever state.json holds, reading it fails cleanly
 // or yields a snapshot that passed every check; it never panics.
 func FuzzReadSnapshot(f *testing.F) {
-	f.Add([]byte(`{"magic":"ember-snapshot","version":1}`))
-	f.Add([]byte(`{"magic":"ember-snapshot","version":1,"host":{"arch":"amd64"},"config":{"memory":4096,"cpus":1},` +
+	f.Add([]byte(`{"magic":"ember-snapshot","version":2}`))
+	f.Add([]byte(`{"magic":"ember-snapshot","version":2,"host":{"arch":"amd64"},"config":{"memory":4096,"cpus":1},` +
 		`"memory":{"file":"memory","size":4096,"regions":[{"gpa":0,"offset":0,"size":4096}]},"vcpus":[{"id":0}]}`))
-	f.Add([]byte(`{"magic":"ember-snapshot","version":1,"vcpus":[{"lapic":"AAAA"}],"devices":{"virtio":[{"kind":"blk"}]}}`))
+	f.Add([]byte(`{"magic":"ember-snapshot","version":2,"vcpus":[{"lapic":"AAAA"}],"devices":{"virtio":[{"kind":"blk"}]}}`))
+	f.Add([]byte(`{"magic":"ember-snapshot","version":2,"devices":{"virtio":[{"kind":"net","device":{"tap":"t","mac":"x"}},{"kind":"vsock"}]}}`))
 	f.Add([]byte(`[1,2,3]`))
 	dir := f.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, snapshotMemoryFile), make([]byte, 4096), 0o600); err != nil {

@@ -1,12 +1,8 @@
 package vmm
 
 import (
-	"strconv"
-
 	"github.com/embervm/ember/devices/serial"
-	"github.com/embervm/ember/devices/virtio/blk"
 	"github.com/embervm/ember/devices/virtio/mmio"
-	"github.com/embervm/ember/devices/virtio/netdev"
 	"github.com/embervm/ember/vmm/kvm"
 )
 
@@ -17,27 +13,16 @@ type Stats struct {
 	UnhandledPIO  uint64              `json:"unhandled_pio"`
 	UnhandledMMIO uint64              `json:"unhandled_mmio"`
 	Serial        serial.Stats        `json:"serial"`
-	Disks         []DiskStats         `json:"disks,omitempty"`
-	Nets          []NetStats          `json:"nets,omitempty"`
-	Virtio        []VirtioStats       `json:"virtio,omitempty"`
+	Devices       []DeviceStats       `json:"devices,omitempty"`
 }
 
-// DiskStats are one virtio-blk disk's request counters.
-type DiskStats struct {
-	Path string `json:"path"`
-	blk.Stats
-}
-
-// NetStats are one virtio-net interface's frame counters.
-type NetStats struct {
-	Tap string `json:"tap"`
-	netdev.Stats
-}
-
-// VirtioStats are one virtio-mmio transport's error counters.
-type VirtioStats struct {
-	Device string `json:"device"` // "blk0", "blk1", ..., "net0", ..., "rng"
-	mmio.Stats
+// DeviceStats are one virtio device's counters: its transport's error
+// counters, and the device's own (DiskStats, NetStats; none for rng).
+type DeviceStats struct {
+	Name      string     `json:"name"` // blk0, blk1, ..., net0, ..., rng0
+	Kind      string     `json:"kind"` // blk, net, rng
+	Transport mmio.Stats `json:"transport"`
+	Device    any        `json:"device,omitempty"`
 }
 
 // Stats returns the VM's counters. It is safe to call at any time,
@@ -69,32 +54,12 @@ func (v *VM) Stats() Stats {
 		// counts those the UART saw refused).
 		s.Serial.OutputErrors = v.console.Dropped()
 	}
-	// Devices are in v.closers in attach order (attachVirtioDevices):
-	// disks and nets in config order, then the entropy device; the
-	// transports, in the same order, follow.
-	disks, nets := len(v.cfg.Disks), len(v.cfg.Nets)
-	var transports int
-	for _, c := range v.closers {
-		switch d := c.(type) {
-		case *blk.Device:
-			if i := len(s.Disks); i < disks {
-				s.Disks = append(s.Disks, DiskStats{Path: v.cfg.Disks[i].Path, Stats: d.Stats()})
-			}
-		case *netdev.Device:
-			if i := len(s.Nets); i < nets {
-				s.Nets = append(s.Nets, NetStats{Tap: v.cfg.Nets[i].Tap, Stats: d.Stats()})
-			}
-		case *mmio.Transport:
-			name := "rng"
-			switch i := transports; {
-			case i < disks:
-				name = "blk" + strconv.Itoa(i)
-			case i < disks+nets:
-				name = "net" + strconv.Itoa(i-disks)
-			}
-			s.Virtio = append(s.Virtio, VirtioStats{Device: name, Stats: d.Stats()})
-			transports++
+	for _, d := range v.devices {
+		ds := DeviceStats{Name: d.name(), Kind: d.kind.name, Transport: d.transport.Stats()}
+		if d.kind.stats != nil {
+			ds.Device = d.kind.stats(&v.cfg.Devices, d.index, d.dev)
 		}
+		s.Devices = append(s.Devices, ds)
 	}
 	return s
 }

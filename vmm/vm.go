@@ -47,6 +47,7 @@ type VM struct {
 	console *console.Batcher // the serial output's batcher; nil for no console
 	kbd     *i8042.Device
 	input   io.Reader
+	devices []attachedDevice // the virtio devices, in slot order (plan.go)
 	closers []io.Closer
 	timer   bootTimer
 

@@ -37,7 +37,8 @@ func (f *vmFlags) config() (vmm.Config, error) {
 	if err != nil {
 		return vmm.Config{}, fmt.Errorf("--memory: %w", err)
 	}
-	cfg := vmm.Config{Kernel: f.kernel, Initrd: f.initrd, Cmdline: f.cmdline, Memory: mem, CPUs: f.cpus, RNG: f.rng}
+	cfg := vmm.Config{Kernel: f.kernel, Initrd: f.initrd, Cmdline: f.cmdline, Memory: mem, CPUs: f.cpus}
+	cfg.RNG = f.rng
 	for _, d := range f.disks {
 		dc, err := parseDisk(d)
 		if err != nil {

@@ -1,0 +1,175 @@
+package vmm
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/embervm/ember/devices/virtio"
+	"github.com/embervm/ember/devices/virtio/blk"
+	"github.com/embervm/ember/devices/virtio/netdev"
+	"github.com/embervm/ember/devices/virtio/rng"
+)
+
+// The device table: the one place in vmm that knows which virtio device
+// kinds exist, how a configuration asks for them, and how each kind is
+// built, counted and snapshotted. Everything else (slots, the kernel
+// command line, attach, stats, snapshot, restore) walks the plan
+// (plan.go) derived from this table. A new kind is a field in Devices and
+// an entry in deviceKinds, plus its package under devices/.
+
+// Devices are the virtio devices a VM's configuration asks for.
+type Devices struct {
+	Disks []DiskConfig
+	Nets  []NetConfig
+	RNG   bool // a virtio entropy device
+}
+
+// DiskConfig is one virtio-blk disk backed by a raw image file.
+type DiskConfig struct {
+	Path     string
+	ReadOnly bool
+	ID       string // serial number the guest sees (GET_ID), at most 20 bytes
+}
+
+// NetConfig is one virtio-net interface backed by a host TAP device.
+type NetConfig struct {
+	Tap string
+	MAC net.HardwareAddr // nil: a random locally administered address
+}
+
+// DiskStats are one virtio-blk disk's request counters.
+type DiskStats struct {
+	Path string `json:"path"`
+	blk.Stats
+}
+
+// NetStats are one virtio-net interface's frame counters.
+type NetStats struct {
+	Tap string `json:"tap"`
+	netdev.Stats
+}
+
+// deviceKind is one kind of virtio device. Index i is the device's place
+// among those of its kind, in configuration order.
+type deviceKind struct {
+	name     string // "blk": device names are name + index (blk0, blk1...)
+	count    func(d *Devices) int
+	validate func(d *Devices, i int) error
+	build    func(d *Devices, i int) (virtio.Device, error)
+	// stats returns the device's counters for Stats, or nil.
+	stats func(d *Devices, i int, dev virtio.Device) any
+	// save returns what a snapshot records of the device: enough to add it
+	// back to a configuration (load) and to restore its state (restore).
+	save    func(d *Devices, i int, dev virtio.Device) (any, error)
+	load    func(d *Devices, saved json.RawMessage) error
+	restore func(dev virtio.Device, saved json.RawMessage) error
+}
+
+// deviceKinds, in slot order: every disk, then every network card, then
+// the entropy device. The order is part of the guest's view (which
+// /dev/vdX a disk is) and of the snapshot format.
+var deviceKinds = []deviceKind{
+	{
+		name:     "blk",
+		count:    func(d *Devices) int { return len(d.Disks) },
+		validate: func(d *Devices, i int) error { return checkDisk(d.Disks[i]) },
+		build: func(d *Devices, i int) (virtio.Device, error) {
+			c := d.Disks[i]
+			return blk.New(c.Path, blk.Options{ReadOnly: c.ReadOnly, ID: c.ID})
+		},
+		stats: func(d *Devices, i int, dev virtio.Device) any {
+			return DiskStats{Path: d.Disks[i].Path, Stats: dev.(*blk.Device).Stats()}
+		},
+		save: func(_ *Devices, _ int, dev virtio.Device) (any, error) { return dev.(*blk.Device).State() },
+		load: func(d *Devices, saved json.RawMessage) error {
+			var s blk.State
+			if err := unmarshalSaved(saved, &s); err != nil {
+				return err
+			}
+			if err := blk.CheckState(s); err != nil {
+				return err
+			}
+			d.Disks = append(d.Disks, DiskConfig{Path: s.Path, ReadOnly: s.ReadOnly, ID: s.ID})
+			return nil
+		},
+		restore: func(dev virtio.Device, saved json.RawMessage) error {
+			var s blk.State
+			if err := unmarshalSaved(saved, &s); err != nil {
+				return err
+			}
+			return dev.(*blk.Device).Restore(s)
+		},
+	},
+	{
+		name:  "net",
+		count: func(d *Devices) int { return len(d.Nets) },
+		validate: func(d *Devices, i int) error {
+			if n := d.Nets[i]; n.Tap == "" || len(n.Tap) > 15 {
+				return fmt.Errorf("--net tap=%q: a TAP device name of 1 to 15 characters is needed", n.Tap)
+			}
+			return nil
+		},
+		build: func(d *Devices, i int) (virtio.Device, error) {
+			return netdev.New(netdev.Options{Tap: d.Nets[i].Tap, MAC: d.Nets[i].MAC})
+		},
+		stats: func(d *Devices, i int, dev virtio.Device) any {
+			return NetStats{Tap: d.Nets[i].Tap, Stats: dev.(*netdev.Device).Stats()}
+		},
+		save: func(_ *Devices, _ int, dev virtio.Device) (any, error) {
+			n := dev.(*netdev.Device)
+			mac := n.MAC()
+			return savedNet{Tap: n.Tap(), MAC: net.HardwareAddr(mac[:]).String()}, nil
+		},
+		load: func(d *Devices, saved json.RawMessage) error {
+			var s savedNet
+			if err := unmarshalSaved(saved, &s); err != nil {
+				return err
+			}
+			mac, err := net.ParseMAC(s.MAC)
+			if err != nil || s.Tap == "" {
+				return fmt.Errorf("network interface tap %q, MAC %q: a tap name and a MAC address are needed", s.Tap, s.MAC)
+			}
+			d.Nets = append(d.Nets, NetConfig{Tap: s.Tap, MAC: mac})
+			return nil
+		},
+	},
+	{
+		name:  "rng",
+		count: func(d *Devices) int { return btoi(d.RNG) },
+		build: func(*Devices, int) (virtio.Device, error) { return rng.New(nil), nil },
+		load:  func(d *Devices, _ json.RawMessage) error { d.RNG = true; return nil },
+	},
+}
+
+// savedNet is what a snapshot records of a network interface: its tap is
+// reopened by name, and the guest keeps its MAC address.
+type savedNet struct {
+	Tap string `json:"tap"`
+	MAC string `json:"mac"`
+}
+
+func unmarshalSaved(saved json.RawMessage, v any) error {
+	if len(saved) == 0 {
+		return errors.New("no saved device configuration")
+	}
+	return json.Unmarshal(saved, v)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// kindNamed returns the device kind called name.
+func kindNamed(name string) (*deviceKind, bool) {
+	for i := range deviceKinds {
+		if deviceKinds[i].name == name {
+			return &deviceKinds[i], true
+		}
+	}
+	return nil, false
+}
