@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/embervm/ember/vmm"
 )
 
 // Console lines the default guest's init prints (guest-images/init/init).
@@ -20,21 +22,6 @@ const (
 // enough to reach the first KVM_RUN, short enough that an emulated /dev/kvm
 // runs only a few hundred thousand guest instructions.
 const setupGrace = 300 * time.Millisecond
-
-// BootTimesFile is the file `ember run --boot-times` writes
-// (cmd/ember/boottimes.go) and the benchmark reads: absolute times in Unix
-// nanoseconds (0 when not reached), so a parent process can relate them to
-// its own clock (CLOCK_REALTIME on the same host).
-type BootTimesFile struct {
-	ProcessStart int64  `json:"process_start_ns"`
-	Created      int64  `json:"vm_created_ns"`
-	FirstRun     int64  `json:"first_kvm_run_ns"`
-	Init         int64  `json:"guest_init_ns"`
-	Ready        int64  `json:"guest_ready_ns"`
-	Exit         int64  `json:"exit_ns"`
-	Reason       string `json:"exit_reason"`
-	Error        string `json:"error,omitempty"`
-}
 
 // emberTarget runs `ember run`. Modes: "ember" (console piped to the
 // benchmark), "ember-console-off" (--console none) and "ember-setup" (stopped
@@ -96,7 +83,7 @@ func emberRun(name string, res procResult, timesPath string) Run {
 		return run
 	}
 	b, err := os.ReadFile(timesPath)
-	var bt BootTimesFile
+	var bt vmm.BootTimesFile
 	if err == nil {
 		err = json.Unmarshal(b, &bt)
 	}

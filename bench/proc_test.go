@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/embervm/ember/vmm"
 )
 
 func TestRunProcMarkersAndExit(t *testing.T) {
@@ -85,7 +87,7 @@ func TestRunProcSamplesMemory(t *testing.T) {
 func TestEmberRun(t *testing.T) {
 	start := time.Unix(100, 0)
 	ms := int64(time.Millisecond)
-	bt := BootTimesFile{ProcessStart: start.UnixNano() + 2*ms, Created: start.UnixNano() + 5*ms,
+	bt := vmm.BootTimesFile{ProcessStart: start.UnixNano() + 2*ms, Created: start.UnixNano() + 5*ms,
 		FirstRun: start.UnixNano() + 6*ms, Init: start.UnixNano() + 506*ms, Ready: start.UnixNano() + 606*ms, Reason: "reset"}
 	path := filepath.Join(t.TempDir(), "bt.json")
 	b, _ := json.Marshal(bt)

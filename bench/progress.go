@@ -30,14 +30,14 @@ func (p *progress) end(r Run) {
 		return
 	}
 	took := time.Since(p.began)
-	res := "took " + formatMS(float64(took)/1e6)
+	res := "took " + FormatMS(float64(took)/1e6)
 	switch {
 	case r.Error != "":
 		res = "FAILED: " + firstLineOf(r.Error)
 	case r.MS[Ready] > 0:
-		res = "ready " + formatMS(r.MS[Ready])
+		res = "ready " + FormatMS(r.MS[Ready])
 	case r.MS[Setup] > 0:
-		res = "set-up " + formatMS(r.MS[Setup])
+		res = "set-up " + FormatMS(r.MS[Setup])
 	}
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\033[K%s %s", p.line, res)

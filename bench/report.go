@@ -224,7 +224,7 @@ func (r *Report) Append(other *Report) {
 		}
 	}
 	for _, o := range other.Systems {
-		s := r.find(o.Name, o.Place)
+		s := r.Find(o.Name, o.Place)
 		if s == nil {
 			for _, t := range r.Systems { // one that could not run here: replace it
 				if t.Name == o.Name && t.Place == o.Place {
@@ -292,4 +292,14 @@ func ReadJSON(path string) (*Report, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &r, nil
+}
+
+// Find returns the system called name measured at place, or nil.
+func (r *Report) Find(name, place string) *System {
+	for _, s := range r.Ordered() {
+		if s.Name == name && s.Place == place && s.Error == "" {
+			return s
+		}
+	}
+	return nil
 }

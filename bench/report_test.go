@@ -123,17 +123,17 @@ func TestAppend(t *testing.T) {
 	other.Systems[3].Memory = &Memory{PeakKiB: 3 << 10}                                // crun's memory run worked there
 	other.Systems = append(other.Systems, &System{Name: "runc", Place: PlaceTestHost}) // a new system
 	r.Append(other)
-	ember := r.find("ember", PlaceTestHost)
+	ember := r.Find("ember", PlaceTestHost)
 	if len(ember.Runs) != 3 || ember.Summary[Ready].Median != 1200 || ember.Memory.PeakKiB != 4<<10 {
 		t.Errorf("ember after append: %d runs, median %v, memory %v", len(ember.Runs), ember.Summary[Ready].Median, ember.Memory.PeakKiB)
 	}
-	if q := r.find("qemu", PlaceTestHost); q == nil || len(q.Runs) != 1 {
+	if q := r.Find("qemu", PlaceTestHost); q == nil || len(q.Runs) != 1 {
 		t.Errorf("qemu not taken from the other round: %+v", q)
 	}
-	if c := r.find("crun", PlaceTestHost); c.Memory.PeakKiB != 3<<10 {
+	if c := r.Find("crun", PlaceTestHost); c.Memory.PeakKiB != 3<<10 {
 		t.Errorf("crun memory not taken from the other round: %+v", c.Memory)
 	}
-	if r.find("runc", PlaceTestHost) == nil || len(r.Systems) != 6 {
+	if r.Find("runc", PlaceTestHost) == nil || len(r.Systems) != 6 {
 		t.Errorf("%d systems after append, want 6 (runc added)", len(r.Systems))
 	}
 	if r.Settings.Runs != 6 || r.Settings.VMRuns != 6 || r.Settings.Rounds != 2 {

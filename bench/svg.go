@@ -63,7 +63,7 @@ func SVG(r *Report) []byte {
 			continue
 		}
 		title := fmt.Sprintf("Start to ready, %s: median, whiskers min–max", e.Place)
-		y = panel(&body, y, title, bars, formatMS, tickMS) + svgPanelGap
+		y = panel(&body, y, title, bars, FormatMS, tickMS) + svgPanelGap
 	}
 	var mem []bar
 	for _, s := range r.Ordered() {

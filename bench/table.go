@@ -9,8 +9,8 @@ import (
 // memoryLabel is the table's label for the memory figure.
 const memoryLabel = "RSS outside guest RAM"
 
-// formatMS formats milliseconds for people: "0.84 ms", "12.3 ms", "9.31 s".
-func formatMS(ms float64) string {
+// FormatMS formats milliseconds for people: "0.84 ms", "12.3 ms", "9.31 s".
+func FormatMS(ms float64) string {
 	switch {
 	case math.IsNaN(ms):
 		return "-"
@@ -22,8 +22,8 @@ func formatMS(ms float64) string {
 	return fmt.Sprintf("%.2f ms", ms)
 }
 
-// formatMiB formats KiB as MiB.
-func formatMiB(kib int64) string { return fmt.Sprintf("%.1f MiB", float64(kib)/1024) }
+// FormatMiB formats KiB as MiB.
+func FormatMiB(kib int64) string { return fmt.Sprintf("%.1f MiB", float64(kib)/1024) }
 
 // ratio formats a/b as "2.61×", or "" when there is nothing to compare.
 func ratio(a, b float64) string {
@@ -100,15 +100,15 @@ func Table(r *Report) string {
 			if f := s.Failures(); f > 0 {
 				n += fmt.Sprintf(" (%d failed)", f)
 			}
-			add(m.Label, n, formatMS(sum.Median), formatMS(sum.Min), formatMS(sum.Max), rat)
+			add(m.Label, n, FormatMS(sum.Median), FormatMS(sum.Min), FormatMS(sum.Max), rat)
 		}
 		if m := s.Memory; m != nil && m.Error == "" {
 			rat := ""
 			if ref != nil && ref.Memory != nil && ref.Memory.Error == "" {
 				rat = ratio(float64(m.PeakKiB), float64(ref.Memory.PeakKiB))
 			}
-			add(memoryLabel+" (peak)", "1", formatMiB(m.PeakKiB), "", "", rat)
-			add("  of which file-backed (binary, libs)", "", formatMiB(m.FileKiB), "", "", "")
+			add(memoryLabel+" (peak)", "1", FormatMiB(m.PeakKiB), "", "", rat)
+			add("  of which file-backed (binary, libs)", "", FormatMiB(m.FileKiB), "", "", "")
 		}
 		if len(s.Summary) == 0 && (s.Memory == nil || s.Memory.Error != "") {
 			add("every run failed (see below)", "", "", "", "", "")
@@ -116,9 +116,6 @@ func Table(r *Report) string {
 	}
 	writeColumns(&b, rows, map[int]bool{3: true, 4: true, 5: true, 6: true, 7: true})
 	b.WriteString("\n")
-	for _, l := range Targets(r) {
-		b.WriteString(l + "\n")
-	}
 	if notes := Notes(r); len(notes) > 0 {
 		b.WriteString("\nnotes:\n")
 		for _, l := range notes {

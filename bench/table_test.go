@@ -14,8 +14,8 @@ func TestFormatMS(t *testing.T) {
 		{0.5, "0.50 ms"}, {9.994, "9.99 ms"}, {12.34, "12.3 ms"}, {999.9, "999.9 ms"},
 		{1000, "1.00 s"}, {10700, "10.70 s"}, {math.NaN(), "-"},
 	} {
-		if got := formatMS(tc.in); got != tc.want {
-			t.Errorf("formatMS(%v) = %q, want %q", tc.in, got, tc.want)
+		if got := FormatMS(tc.in); got != tc.want {
+			t.Errorf("FormatMS(%v) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

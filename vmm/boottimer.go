@@ -58,3 +58,35 @@ func (v *VM) BootTimes() BootTimes {
 	return BootTimes{Created: v.Created, FirstRun: at(v.firstRun.Load()),
 		Init: at(v.timer.initAt.Load()), Ready: at(v.timer.readyAt.Load())}
 }
+
+// BootTimesFile is the file `ember run --boot-times` writes and `ember
+// bench` reads: absolute times in Unix nanoseconds (0 when not reached), so
+// a parent process can relate them to its own clock (CLOCK_REALTIME on the
+// same host).
+type BootTimesFile struct {
+	ProcessStart int64  `json:"process_start_ns"`
+	Created      int64  `json:"vm_created_ns"`
+	FirstRun     int64  `json:"first_kvm_run_ns"`
+	Init         int64  `json:"guest_init_ns"`
+	Ready        int64  `json:"guest_ready_ns"`
+	Exit         int64  `json:"exit_ns"`
+	Reason       string `json:"exit_reason"`
+	Error        string `json:"error,omitempty"`
+}
+
+// File returns the boot-times file of a VM whose process started at
+// processStart and whose Run ended now with reason and runErr.
+func (bt BootTimes) File(processStart time.Time, reason ExitReason, runErr error) BootTimesFile {
+	ns := func(t time.Time) int64 {
+		if t.IsZero() {
+			return 0
+		}
+		return t.UnixNano()
+	}
+	f := BootTimesFile{ProcessStart: ns(processStart), Created: ns(bt.Created), FirstRun: ns(bt.FirstRun),
+		Init: ns(bt.Init), Ready: ns(bt.Ready), Exit: time.Now().UnixNano(), Reason: reason.String()}
+	if runErr != nil {
+		f.Error = runErr.Error()
+	}
+	return f
+}

@@ -19,18 +19,23 @@ import (
 // the guest.
 const detachKey = 0x1d
 
-func consoleCmd(args []string) error {
-	fs := pflag.NewFlagSet("ember console", pflag.ContinueOnError)
-	fs.Usage = nameUsage(fs, "console [FLAGS] NAME",
-		"Attaches to a started VM's serial console: prints the recent output (up to 1 MiB of\n"+
-			"scrollback), then the live output, and sends what you type to the guest. On a terminal,\n"+
-			"the terminal is in raw mode; type Ctrl-] to detach (the VM keeps running; Ctrl-] is\n"+
-			"never sent to the guest). Several consoles may attach at once: every one of them may\n"+
-			"type (their input interleaves), unless started with --read-only. A console that cannot\n"+
-			"keep up with the output for 5 s, or falls 1 MiB behind, is disconnected.")
-	stateDir := addStateDirFlag(fs)
-	readOnly := fs.Bool("read-only", false, "only watch: send nothing to the guest")
-	d, _, err := resolveVM(fs, args, stateDir)
+var consoleCommand = command{
+	name: "console", synopsis: "[FLAGS] NAME", short: "attach to a started VM's serial console (Ctrl-] detaches)",
+	long: "Attaches to a started VM's serial console: prints the recent output (up to 1 MiB of\n" +
+		"scrollback), then the live output, and sends what you type to the guest. On a terminal,\n" +
+		"the terminal is in raw mode; type Ctrl-] to detach (the VM keeps running; Ctrl-] is\n" +
+		"never sent to the guest). Several consoles may attach at once: every one of them may\n" +
+		"type (their input interleaves), unless started with --read-only. A console that cannot\n" +
+		"keep up with the output for 5 s, or falls 1 MiB behind, is disconnected.",
+	setup: func(fs *pflag.FlagSet) func([]string) error {
+		stateDir := addStateDirFlag(fs)
+		readOnly := fs.Bool("read-only", false, "only watch: send nothing to the guest")
+		return func(args []string) error { return attachConsole(args, *stateDir, *readOnly) }
+	},
+}
+
+func attachConsole(args []string, stateDir string, readOnly bool) error {
+	d, _, err := resolveVM(args, stateDir)
 	if err != nil {
 		return err
 	}
@@ -39,7 +44,7 @@ func consoleCmd(args []string) error {
 		return fmt.Errorf("VM %s: console socket: %w", d.Name, err)
 	}
 	defer conn.Close()
-	return attach(conn, d.Name, os.Stdin, os.Stdout, *readOnly)
+	return attach(conn, d.Name, os.Stdin, os.Stdout, readOnly)
 }
 
 // attach runs a console session on conn until the user detaches, the

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 )
 
@@ -37,28 +36,6 @@ func TestSendInputDetach(t *testing.T) {
 		client.Close()
 		if s := <-got; s != c.sent || detached != c.detached {
 			t.Errorf("input %q: sent %q, detached %v; want %q, %v", c.in, s, detached, c.sent, c.detached)
-		}
-	}
-}
-
-func TestParseNameFlags(t *testing.T) {
-	for _, c := range []struct {
-		args    []string
-		name    string
-		wantErr bool
-	}{
-		{[]string{"t1"}, "t1", false},
-		{[]string{"--state-dir", "/x", "t1"}, "t1", false},
-		{[]string{}, "", true},
-		{[]string{"a", "b"}, "", true},
-		{[]string{"--bogus", "a"}, "", true},
-	} {
-		fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		addStateDirFlag(fs)
-		name, err := parseNameFlags(fs, c.args)
-		if name != c.name || (err != nil) != c.wantErr {
-			t.Errorf("%v: %q, %v", c.args, name, err)
 		}
 	}
 }

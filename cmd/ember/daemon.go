@@ -21,22 +21,28 @@ import (
 	"github.com/embervm/ember/vmm/state"
 )
 
-// daemonCommand is the hidden command a detached VM's process runs
-// (ember start re-executes ember with it). It is registered only when
-// invoked, so the usage never lists it.
-const daemonCommand = "_vmm"
+// daemonName is the hidden command a detached VM's process runs (ember
+// start re-executes ember with it); the usage never lists it.
+const daemonName = "_vmm"
+
+var daemonCommand = command{
+	name: daemonName, hidden: true, short: "run a detached VM (internal, started by 'ember start')",
+	setup: func(fs *pflag.FlagSet) func([]string) error {
+		dir := fs.String("state-dir", "", "the VM's state directory")
+		return func(args []string) error {
+			if err := noArgs(args); err != nil {
+				return err
+			}
+			return daemon(*dir)
+		}
+	},
+}
 
 // Files the start command hands the VM process (exec.Cmd.ExtraFiles).
 const (
 	daemonLockFD   = 3 // the state directory's lock, held for life
 	daemonStatusFD = 4 // a pipe: one line, "ok" or "error: MESSAGE", then closed
 )
-
-func init() {
-	if len(os.Args) > 1 && os.Args[1] == daemonCommand {
-		commands[daemonCommand] = command{"run a detached VM (internal, started by 'ember start')", daemonCmd}
-	}
-}
 
 // vmSpec is a detached VM's config.json.
 type vmSpec struct {
@@ -49,20 +55,15 @@ type vmSpec struct {
 // its first KVM_RUN.
 const startedTimeout = 60 * time.Second
 
-func daemonCmd(args []string) error {
-	fs := pflag.NewFlagSet("ember "+daemonCommand, pflag.ContinueOnError)
-	dir := fs.String("state-dir", "", "the VM's state directory")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
+func daemon(dir string) error {
 	lock := os.NewFile(daemonLockFD, "lock")
 	status := os.NewFile(daemonStatusFD, "status")
-	if lock == nil || status == nil || *dir == "" {
+	if lock == nil || status == nil || dir == "" {
 		return errors.New("this command is internal: use 'ember start'")
 	}
 	// Only ember start's child gets here, never writing to an fd 4 that
 	// is not its status pipe.
-	if err := checkLockFD(state.Dir{Base: filepath.Dir(*dir), Name: filepath.Base(*dir)}, lock); err != nil {
+	if err := checkLockFD(state.Dir{Base: filepath.Dir(dir), Name: filepath.Base(dir)}, lock); err != nil {
 		return err
 	}
 	// The lock must stay open until the process exits: an *os.File that
@@ -75,7 +76,7 @@ func daemonCmd(args []string) error {
 			status.Close()
 		})
 	}
-	err := runDaemon(*dir, report)
+	err := runDaemon(dir, report)
 	if err != nil {
 		report("error: " + oneLine(err.Error()))
 	}

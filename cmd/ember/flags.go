@@ -75,31 +75,6 @@ func parseConsole(s string) (consoleSpec, error) {
 	return consoleSpec{}, fmt.Errorf("--console %q: use stdio, none or file:PATH", s)
 }
 
-// parseArgs parses args (flags in the order they were defined in --help):
-// --help prints the usage and exits 0, a bad flag exits 2 (pflag has
-// already said why). Positional arguments are the caller's to check.
-func parseArgs(fs *pflag.FlagSet, args []string) error {
-	fs.SortFlags = false
-	if err := fs.Parse(args); err != nil {
-		if err == pflag.ErrHelp {
-			return exitError{0}
-		}
-		return exitError{2}
-	}
-	return nil
-}
-
-// parseFlags parses args for a command that takes no positional argument.
-func parseFlags(fs *pflag.FlagSet, args []string) error {
-	if err := parseArgs(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
-	}
-	return nil
-}
-
 // parseDisk parses a --disk value: PATH[,ro][,id=NAME].
 func parseDisk(s string) (vmm.DiskConfig, error) {
 	parts := strings.Split(s, ",")

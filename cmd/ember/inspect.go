@@ -17,14 +17,19 @@ type inspectOutput struct {
 	Stats    vmm.Stats  `json:"stats"`
 }
 
-func inspectCmd(args []string) error {
-	fs := pflag.NewFlagSet("ember inspect", pflag.ContinueOnError)
-	fs.Usage = nameUsage(fs, "inspect NAME",
-		"Prints a started VM's description and live counters as JSON: state, pid, config, boot\n"+
-			"times; vCPU exits by kind, unhandled port and MMIO accesses, serial bytes, disk requests\n"+
-			"and bytes, virtio transport errors (see docs/api.md).")
-	stateDir := addStateDirFlag(fs)
-	d, _, err := resolveVM(fs, args, stateDir)
+var inspectCommand = command{
+	name: "inspect", synopsis: "NAME", short: "print a started VM's config and live counters (JSON)",
+	long: "Prints a started VM's description and live counters as JSON: state, pid, config, boot\n" +
+		"times; vCPU exits by kind, unhandled port and MMIO accesses, serial bytes, disk requests\n" +
+		"and bytes, virtio transport errors (see docs/api.md).",
+	setup: func(fs *pflag.FlagSet) func([]string) error {
+		stateDir := addStateDirFlag(fs)
+		return func(args []string) error { return inspect(args, *stateDir) }
+	},
+}
+
+func inspect(args []string, stateDir string) error {
+	d, _, err := resolveVM(args, stateDir)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"text/tabwriter"
+	"text/template"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -24,17 +25,38 @@ type lsEntry struct {
 	UptimeSeconds float64 `json:"uptime_seconds"`
 }
 
-func lsCmd(args []string) error {
-	fs := pflag.NewFlagSet("ember ls", pflag.ContinueOnError)
-	fs.Usage = nameUsage(fs, "ls [--json] [--state-dir DIR]",
-		"Lists the started VMs. A VM whose process died is listed once as \"dead\", and its\n"+
-			"state is removed.")
-	asJSON := fs.Bool("json", false, "print a JSON array")
-	stateDir := addStateDirFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	base, err := baseDir(*stateDir)
+var lsCommand = command{
+	name: "ls", synopsis: "[--json | --format TEMPLATE] [--state-dir DIR]", short: "list started VMs",
+	long: "Lists the started VMs. A VM whose process died is listed once as \"dead\", and its\n" +
+		"state is removed. --format prints each VM through a Go template, as docker does:\n" +
+		"'{{.Name}} {{.State}}'; the fields are Name, State, PID, CPUs, Memory (bytes) and\n" +
+		"UptimeSeconds, as in --json.",
+	setup: func(fs *pflag.FlagSet) func([]string) error {
+		asJSON := fs.Bool("json", false, "print a JSON array")
+		format := fs.String("format", "", "print each VM with this Go template (e.g. '{{.Name}} {{.State}}')")
+		stateDir := addStateDirFlag(fs)
+		return func(args []string) error {
+			if err := noArgs(args); err != nil {
+				return err
+			}
+			var tmpl *template.Template
+			if *format != "" {
+				if *asJSON {
+					return usageErrorf("--json and --format: give one")
+				}
+				t, err := template.New("format").Parse(*format)
+				if err != nil {
+					return usageErrorf("--format: %v", err)
+				}
+				tmpl = t
+			}
+			return ls(*stateDir, *asJSON, tmpl)
+		}
+	},
+}
+
+func ls(stateDir string, asJSON bool, tmpl *template.Template) error {
+	base, err := baseDir(stateDir)
 	if err != nil {
 		return err
 	}
@@ -47,10 +69,19 @@ func lsCmd(args []string) error {
 	for _, d := range dirs {
 		entries = append(entries, describe(d))
 	}
-	if *asJSON {
+	if asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(entries)
+	}
+	if tmpl != nil {
+		for _, e := range entries {
+			if err := tmpl.Execute(os.Stdout, e); err != nil {
+				return fmt.Errorf("--format: %w", err)
+			}
+			fmt.Println()
+		}
+		return nil
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "NAME\tSTATE\tPID\tCPUS\tMEMORY\tUPTIME")

@@ -8,20 +8,22 @@ import (
 	"github.com/embervm/ember/vmm/api"
 )
 
-func pauseCmd(args []string) error {
-	return setStateCmd("pause", api.StatePaused, args,
-		"Pauses a started VM: its vCPUs stop outside the guest until 'ember resume NAME'.")
+var pauseCommand = setStateCommand("pause", api.StatePaused, "pause a started VM's vCPUs",
+	"Pauses a started VM: its vCPUs stop outside the guest until 'ember resume NAME'.")
+
+var resumeCommand = setStateCommand("resume", api.StateRunning, "resume a paused VM",
+	"Lets a paused VM's vCPUs run again.")
+
+func setStateCommand(name, want, short, long string) command {
+	return command{name: name, synopsis: "NAME", short: short, long: long,
+		setup: func(fs *pflag.FlagSet) func([]string) error {
+			stateDir := addStateDirFlag(fs)
+			return func(args []string) error { return setState(args, *stateDir, want) }
+		}}
 }
 
-func resumeCmd(args []string) error {
-	return setStateCmd("resume", api.StateRunning, args, "Lets a paused VM's vCPUs run again.")
-}
-
-func setStateCmd(cmd, want string, args []string, help string) error {
-	fs := pflag.NewFlagSet("ember "+cmd, pflag.ContinueOnError)
-	fs.Usage = nameUsage(fs, cmd+" NAME", help)
-	stateDir := addStateDirFlag(fs)
-	d, _, err := resolveVM(fs, args, stateDir)
+func setState(args []string, stateDir, want string) error {
+	d, _, err := resolveVM(args, stateDir)
 	if err != nil {
 		return err
 	}

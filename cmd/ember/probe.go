@@ -3,14 +3,27 @@ package main
 import (
 	"fmt"
 
+	"github.com/spf13/pflag"
+
 	"github.com/embervm/ember/vmm/kvm"
 )
 
-func probeCmd(args []string) error {
-	accelOnly := len(args) == 1 && args[0] == "--accel"
-	if len(args) > 0 && !accelOnly {
-		return fmt.Errorf("probe takes no arguments but --accel")
-	}
+var probeCommand = command{
+	name: "probe", synopsis: "[--accel]", short: "check /dev/kvm and what it offers",
+	long: "Checks /dev/kvm: its API version, whether hardware virtualization backs it, and the\n" +
+		"capabilities ember needs. --accel prints one word for scripts: hardware, emulated or none.",
+	setup: func(fs *pflag.FlagSet) func([]string) error {
+		accelOnly := fs.Bool("accel", false, "print only what backs /dev/kvm: hardware, emulated or none")
+		return func(args []string) error {
+			if err := noArgs(args); err != nil {
+				return err
+			}
+			return probe(*accelOnly)
+		}
+	},
+}
+
+func probe(accelOnly bool) error {
 	accel, detail := kvm.Acceleration()
 	if accelOnly {
 		// One word for scripts: hardware, emulated or none.

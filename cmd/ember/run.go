@@ -13,25 +13,26 @@ import (
 	"github.com/embervm/ember/vmm"
 )
 
-func runCmd(args []string) error {
-	fs := pflag.NewFlagSet("ember run", pflag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: ember run --kernel PATH [--initrd PATH] [FLAGS]\n\n"+
-			"Boots a VM in the foreground. With --console stdio on a terminal, the terminal is\n"+
-			"in raw mode and goes to the guest; type Ctrl-A x to stop the VM (Ctrl-A Ctrl-A\n"+
-			"sends a Ctrl-A). Exits 0 when the guest powers off or reboots.\n\nflags:\n")
-		fs.PrintDefaults()
-	}
-	vf := addVMFlags(fs)
-	bootTimes := fs.String("boot-times", "", "write the boot milestones as JSON to this file when the VM exits (for benchmarks)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	cfg, err := vf.config()
-	if err != nil {
-		return err
-	}
-	return runForeground(vf.console, *bootTimes, func(cio vmm.IO) (*vmm.VM, error) { return vmm.New(cfg, cio) })
+var runCommand = command{
+	name: "run", synopsis: "--kernel PATH [--initrd PATH] [FLAGS]",
+	short: "boot a VM in the foreground, its serial console on this terminal",
+	long: "Boots a VM in the foreground. With --console stdio on a terminal, the terminal is\n" +
+		"in raw mode and goes to the guest; type Ctrl-A x to stop the VM (Ctrl-A Ctrl-A\n" +
+		"sends a Ctrl-A). Exits 0 when the guest powers off or reboots.",
+	setup: func(fs *pflag.FlagSet) func([]string) error {
+		vf := addVMFlags(fs)
+		bootTimes := fs.String("boot-times", "", "write the boot milestones as JSON to this file when the VM exits (for benchmarks)")
+		return func(args []string) error {
+			if err := noArgs(args); err != nil {
+				return err
+			}
+			cfg, err := vf.config()
+			if err != nil {
+				return err
+			}
+			return runForeground(vf.console, *bootTimes, func(cio vmm.IO) (*vmm.VM, error) { return vmm.New(cfg, cio) })
+		}
+	},
 }
 
 // runForeground runs the VM build makes in this process until it ends,

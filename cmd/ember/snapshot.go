@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -17,29 +16,33 @@ import (
 // snapshotTimeout bounds writing a snapshot (guest RAM goes to disk).
 const snapshotTimeout = 10 * time.Minute
 
-func snapshotCmd(args []string) error {
-	fs := pflag.NewFlagSet("ember snapshot", pflag.ContinueOnError)
-	fs.Usage = nameUsage(fs, "snapshot [FLAGS] NAME DIR",
-		"Pauses the started VM NAME and writes its complete state into directory DIR (created if\n"+
-			"missing; a snapshot there is replaced): state.json and the guest's memory. The VM stays\n"+
-			"paused afterwards ('ember resume NAME' continues it; 'ember stop' or 'kill' ends it),\n"+
-			"unless --resume. 'ember restore DIR' starts a VM from the snapshot. A VM that goes on\n"+
-			"writing its disks after the snapshot makes it unrestorable: restore checks that every\n"+
-			"disk is unchanged.")
-	stateDir := addStateDirFlag(fs)
-	resume := fs.Bool("resume", false, "resume the VM once the snapshot is written")
-	if err := parseArgs(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 2 {
-		return errors.New("give a VM name and a snapshot directory: ember snapshot NAME DIR")
-	}
-	name, dir := fs.Arg(0), fs.Arg(1)
+var snapshotCommand = command{
+	name: "snapshot", synopsis: "[FLAGS] NAME DIR",
+	short: "pause a started VM and write its complete state to a directory",
+	long: "Pauses the started VM NAME and writes its complete state into directory DIR (created if\n" +
+		"missing; a snapshot there is replaced): state.json and the guest's memory. The VM stays\n" +
+		"paused afterwards ('ember resume NAME' continues it; 'ember stop' or 'kill' ends it),\n" +
+		"unless --resume. 'ember restore DIR' starts a VM from the snapshot. A VM that goes on\n" +
+		"writing its disks after the snapshot makes it unrestorable: restore checks that every\n" +
+		"disk is unchanged.",
+	setup: func(fs *pflag.FlagSet) func([]string) error {
+		stateDir := addStateDirFlag(fs)
+		resume := fs.Bool("resume", false, "resume the VM once the snapshot is written")
+		return func(args []string) error {
+			if len(args) != 2 {
+				return usageErrorf("give a VM name and a snapshot directory: ember snapshot NAME DIR")
+			}
+			return snapshot(args[0], args[1], *stateDir, *resume)
+		}
+	},
+}
+
+func snapshot(name, dir, stateDir string, resume bool) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err
 	}
-	base, err := baseDir(*stateDir)
+	base, err := baseDir(stateDir)
 	if err != nil {
 		return err
 	}
@@ -49,7 +52,7 @@ func snapshotCmd(args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), snapshotTimeout)
 	defer cancel()
-	info, err := client(d).Snapshot(ctx, api.SnapshotRequest{Dir: abs, Resume: *resume})
+	info, err := client(d).Snapshot(ctx, api.SnapshotRequest{Dir: abs, Resume: resume})
 	if err != nil {
 		return err
 	}
@@ -57,29 +60,40 @@ func snapshotCmd(args []string) error {
 	return nil
 }
 
-func restoreCmd(args []string) error {
-	fs := pflag.NewFlagSet("ember restore", pflag.ContinueOnError)
-	fs.Usage = nameUsage(fs, "restore [FLAGS] DIR",
-		"Starts a VM from the snapshot in DIR ('ember snapshot'): the guest goes on where it was.\n"+
-			"Like 'ember start', the VM runs detached, named --name (default: DIR's base name), and\n"+
-			"the command returns once it runs; with --foreground it runs here instead, its console\n"+
-			"on this terminal (Ctrl-A x stops it). The snapshot is checked first (format version,\n"+
-			"memory file, disks unchanged, CPU features offered by this host): a bad one is refused\n"+
-			"with a message and nothing is started. Guest memory is mapped from the snapshot, not\n"+
-			"read: pages load as the guest touches them, and the snapshot is never modified, so it\n"+
-			"can be restored any number of times.")
-	name := fs.String("name", "", "the VM's name (default: the snapshot directory's base name)")
-	stateDir := addStateDirFlag(fs)
-	foreground := fs.Bool("foreground", false, "run the VM in this process, its console on this terminal, as 'ember run' does")
-	consoleFlag := fs.String("console", "stdio", "with --foreground: serial console: stdio, none, or file:PATH")
-	bootTimes := fs.String("boot-times", "", "with --foreground: write the VM's milestones (restored, first KVM_RUN) as JSON to this file when it exits")
-	if err := parseArgs(fs, args); err != nil {
-		return err
+var restoreCommand = command{
+	name: "restore", synopsis: "[FLAGS] DIR",
+	short: "start a VM from a snapshot directory (detached, or --foreground)",
+	long: "Starts a VM from the snapshot in DIR ('ember snapshot'): the guest goes on where it was.\n" +
+		"Like 'ember start', the VM runs detached, named --name (default: DIR's base name), and\n" +
+		"the command returns once it runs; with --foreground it runs here instead, its console\n" +
+		"on this terminal (Ctrl-A x stops it). The snapshot is checked first (format version,\n" +
+		"memory file, disks unchanged, CPU features offered by this host): a bad one is refused\n" +
+		"with a message and nothing is started. Guest memory is mapped from the snapshot, not\n" +
+		"read: pages load as the guest touches them, and the snapshot is never modified, so it\n" +
+		"can be restored any number of times.",
+	setup: func(fs *pflag.FlagSet) func([]string) error {
+		o := restoreOptions{fs: fs}
+		fs.StringVar(&o.name, "name", "", "the VM's name (default: the snapshot directory's base name)")
+		o.stateDir = addStateDirFlag(fs)
+		fs.BoolVar(&o.foreground, "foreground", false, "run the VM in this process, its console on this terminal, as 'ember run' does")
+		fs.StringVar(&o.console, "console", "stdio", "with --foreground: serial console: stdio, none, or file:PATH")
+		fs.StringVar(&o.bootTimes, "boot-times", "", "with --foreground: write the VM's milestones (restored, first KVM_RUN) as JSON to this file when it exits")
+		return o.run
+	},
+}
+
+type restoreOptions struct {
+	fs                       *pflag.FlagSet
+	name, console, bootTimes string
+	stateDir                 *string
+	foreground               bool
+}
+
+func (o *restoreOptions) run(args []string) error {
+	if len(args) != 1 {
+		return usageErrorf("give one snapshot directory: ember restore DIR")
 	}
-	if fs.NArg() != 1 {
-		return errors.New("give one snapshot directory: ember restore DIR")
-	}
-	dir, err := filepath.Abs(fs.Arg(0))
+	dir, err := filepath.Abs(args[0])
 	if err != nil {
 		return err
 	}
@@ -88,19 +102,20 @@ func restoreCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	if *foreground {
-		return restoreForeground(dir, *consoleFlag, *bootTimes)
+	if o.foreground {
+		return restoreForeground(dir, o.console, o.bootTimes)
 	}
-	if fs.Changed("console") || fs.Changed("boot-times") {
-		return errors.New("--console and --boot-times apply to --foreground only: a detached VM's console is 'ember console NAME'")
+	if o.fs.Changed("console") || o.fs.Changed("boot-times") {
+		return usageErrorf("--console and --boot-times apply to --foreground only: a detached VM's console is 'ember console NAME'")
 	}
-	if *name == "" {
-		*name = filepath.Base(dir)
+	name := o.name
+	if name == "" {
+		name = filepath.Base(dir)
 	}
-	if err := state.ValidName(*name); err != nil {
-		return fmt.Errorf("VM name %q: %w (pass --name NAME)", *name, err)
+	if err := state.ValidName(name); err != nil {
+		return fmt.Errorf("VM name %q: %w (pass --name NAME)", name, err)
 	}
-	return startDetached(*stateDir, vmSpec{Name: *name, Config: cfg, Restore: dir})
+	return startDetached(*o.stateDir, vmSpec{Name: name, Config: cfg, Restore: dir})
 }
 
 // newVM builds a detached VM: restored from its snapshot if it has one,

@@ -20,35 +20,36 @@ import (
 	"github.com/embervm/ember/vmm/state"
 )
 
-func startCmd(args []string) error {
-	fs := pflag.NewFlagSet("ember start", pflag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: ember start --name NAME --kernel PATH [--initrd PATH] [FLAGS]\n\n"+
-			"Starts a VM in the background, in its own ember process, and returns once the guest\n"+
-			"runs, printing its name. Its serial console is on 'ember console NAME'; 'ember ls',\n"+
-			"'stop', 'kill', 'pause', 'resume' and 'inspect' manage it.\n\nflags:\n")
-		fs.PrintDefaults()
-	}
-	name := fs.String("name", "", "the VM's name (required; unique): a letter or digit, then up to 63 of [a-zA-Z0-9_.-]")
-	stateDir := addStateDirFlag(fs)
-	vf := addVMFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *name == "" {
-		return errors.New("--name NAME is required")
-	}
-	if err := state.ValidName(*name); err != nil {
-		return fmt.Errorf("--name: %w", err)
-	}
-	if fs.Changed("console") {
-		return errors.New("--console does not apply to a started VM: its console is 'ember console NAME'")
-	}
-	spec, err := startSpec(*name, vf)
-	if err != nil {
-		return err
-	}
-	return startDetached(*stateDir, spec)
+var startCommand = command{
+	name: "start", synopsis: "--name NAME --kernel PATH [--initrd PATH] [FLAGS]",
+	short: "start a VM in the background (detached), named with --name",
+	long: "Starts a VM in the background, in its own ember process, and returns once the guest\n" +
+		"runs, printing its name. Its serial console is on 'ember console NAME'; 'ember ls',\n" +
+		"'stop', 'kill', 'pause', 'resume' and 'inspect' manage it.",
+	setup: func(fs *pflag.FlagSet) func([]string) error {
+		name := fs.String("name", "", "the VM's name (required; unique): a letter or digit, then up to 63 of [a-zA-Z0-9_.-]")
+		stateDir := addStateDirFlag(fs)
+		vf := addVMFlags(fs)
+		return func(args []string) error {
+			if err := noArgs(args); err != nil {
+				return err
+			}
+			if *name == "" {
+				return usageErrorf("--name NAME is required")
+			}
+			if err := state.ValidName(*name); err != nil {
+				return usageErrorf("--name: %w", err)
+			}
+			if fs.Changed("console") {
+				return usageErrorf("--console does not apply to a started VM: its console is 'ember console NAME'")
+			}
+			spec, err := startSpec(*name, vf)
+			if err != nil {
+				return err
+			}
+			return startDetached(*stateDir, spec)
+		}
+	},
 }
 
 // startDetached creates the VM's state directory under the state dir
@@ -119,7 +120,7 @@ func spawn(d state.Dir, spec vmSpec, lock *state.Lock) error {
 		return err
 	}
 	defer statusR.Close()
-	cmd := exec.Command("/proc/self/exe", daemonCommand, "--state-dir", d.Path())
+	cmd := exec.Command("/proc/self/exe", daemonName, "--state-dir", d.Path())
 	cmd.Args[0] = os.Args[0]
 	cmd.Dir = "/"
 	cmd.Stdout, cmd.Stderr = logFile, logFile // stdin: /dev/null

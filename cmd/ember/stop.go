@@ -13,19 +13,25 @@ import (
 	"github.com/embervm/ember/vmm/state"
 )
 
-func stopCmd(args []string) error {
-	fs := pflag.NewFlagSet("ember stop", pflag.ContinueOnError)
-	fs.Usage = nameUsage(fs, "stop [--timeout 10s] NAME",
-		"Asks the guest to shut down (a serial break and the Magic SysRq keys e, s, u, b: terminate\n"+
-			"all tasks, sync, remount read-only, reboot), waits up to --timeout for the VM to end, then\n"+
-			"kills it. A paused VM is resumed first. Its state directory is removed in every case.")
-	timeout := fs.Duration("timeout", 10*time.Second, "how long the guest gets to shut down before it is killed")
-	stateDir := addStateDirFlag(fs)
-	d, st, err := resolveVM(fs, args, stateDir)
+var stopCommand = command{
+	name: "stop", synopsis: "[--timeout 10s] NAME",
+	short: "ask a started VM's guest to shut down; kill it after --timeout",
+	long: "Asks the guest to shut down (a serial break and the Magic SysRq keys e, s, u, b: terminate\n" +
+		"all tasks, sync, remount read-only, reboot), waits up to --timeout for the VM to end, then\n" +
+		"kills it. A paused VM is resumed first. Its state directory is removed in every case.",
+	setup: func(fs *pflag.FlagSet) func([]string) error {
+		timeout := fs.Duration("timeout", 10*time.Second, "how long the guest gets to shut down before it is killed")
+		stateDir := addStateDirFlag(fs)
+		return func(args []string) error { return stop(args, *stateDir, *timeout) }
+	},
+}
+
+func stop(args []string, stateDir string, timeout time.Duration) error {
+	d, st, err := resolveVM(args, stateDir)
 	if err != nil {
 		return err
 	}
-	deadline := time.Now().Add(*timeout)
+	deadline := time.Now().Add(timeout)
 	if err := requestShutdown(d, deadline); err != nil {
 		fmt.Fprintf(os.Stderr, "ember stop: could not ask %s to shut down (%v); killing it at the timeout\n", d.Name, err)
 	}
@@ -34,7 +40,7 @@ func stopCmd(args []string) error {
 	if err := d.WaitDead(ctx); err == nil {
 		waitExited(st.PID, 5*time.Second)
 	} else {
-		fmt.Fprintf(os.Stderr, "ember stop: %s did not shut down within %v: killing it\n", d.Name, *timeout)
+		fmt.Fprintf(os.Stderr, "ember stop: %s did not shut down within %v: killing it\n", d.Name, timeout)
 		if err := killVM(d, st.PID); err != nil {
 			return err
 		}
@@ -63,16 +69,20 @@ func requestShutdown(d state.Dir, deadline time.Time) error {
 	return err
 }
 
-func killCmd(args []string) error {
-	fs := pflag.NewFlagSet("ember kill", pflag.ContinueOnError)
-	fs.Usage = nameUsage(fs, "kill NAME", "Kills a started VM at once (SIGKILL) and removes its state directory.")
-	stateDir := addStateDirFlag(fs)
-	d, st, err := resolveVM(fs, args, stateDir)
-	if err != nil {
-		return err
-	}
-	if err := killVM(d, st.PID); err != nil {
-		return err
-	}
-	return d.Remove()
+var killCommand = command{
+	name: "kill", synopsis: "NAME", short: "kill a started VM at once",
+	long: "Kills a started VM at once (SIGKILL) and removes its state directory.",
+	setup: func(fs *pflag.FlagSet) func([]string) error {
+		stateDir := addStateDirFlag(fs)
+		return func(args []string) error {
+			d, st, err := resolveVM(args, *stateDir)
+			if err != nil {
+				return err
+			}
+			if err := killVM(d, st.PID); err != nil {
+				return err
+			}
+			return d.Remove()
+		}
+	},
 }

@@ -33,40 +33,14 @@ func baseDir(flag string) (string, error) {
 	return base, nil
 }
 
-// parseNameFlags parses args for a command taking one VM name.
-func parseNameFlags(fs *pflag.FlagSet, args []string) (string, error) {
-	if err := parseArgs(fs, args); err != nil {
-		return "", err
-	}
-	switch fs.NArg() {
-	case 0:
-		return "", errors.New("missing VM name (see --help; 'ember ls' lists VMs)")
-	case 1:
-		return fs.Arg(0), nil
-	}
-	return "", fmt.Errorf("unexpected argument %q: give one VM name", fs.Arg(1))
-}
-
-// nameUsage returns a pflag Usage function for "ember CMD [FLAGS] NAME".
-func nameUsage(fs *pflag.FlagSet, synopsis, text string) func() {
-	return func() {
-		fmt.Fprintf(os.Stderr, "usage: ember %s\n\n%s\n", synopsis, text)
-		if fs.HasFlags() {
-			fmt.Fprintf(os.Stderr, "\nflags:\n")
-			fs.PrintDefaults()
-		}
-	}
-}
-
-// resolveVM parses args for a command taking one VM name and finds that
-// live VM under the state directory named by the --state-dir flag stateDir
-// (read after parsing).
-func resolveVM(fs *pflag.FlagSet, args []string, stateDir *string) (state.Dir, state.Status, error) {
-	name, err := parseNameFlags(fs, args)
+// resolveVM finds the live VM named by args (one VM name) under the
+// state directory stateDir (flag, env or default).
+func resolveVM(args []string, stateDir string) (state.Dir, state.Status, error) {
+	name, err := nameArg(args)
 	if err != nil {
 		return state.Dir{}, state.Status{}, err
 	}
-	base, err := baseDir(*stateDir)
+	base, err := baseDir(stateDir)
 	if err != nil {
 		return state.Dir{}, state.Status{}, err
 	}

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/pflag"
-
 	"github.com/embervm/ember/vmm/state"
 )
 
@@ -40,7 +38,7 @@ func TestStartRejectsBadNamesAndConsole(t *testing.T) {
 		{[]string{"--name", "ok", "--kernel", "/k", "--console", "none"}, "--console"},
 		{[]string{"--name", "ok", "--state-dir", t.TempDir(), "--kernel", "/nonexistent/k"}, "/nonexistent/k"},
 	} {
-		err := startCmd(c.args)
+		_, err := execute(append([]string{"start"}, c.args...)...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("start %v: %v, want an error mentioning %q", c.args, err, c.want)
 		}
@@ -53,14 +51,12 @@ func TestStartRejectsBadNamesAndConsole(t *testing.T) {
 // base would not.
 func TestResolveVMReadsStateDirFlag(t *testing.T) {
 	t.Setenv(state.EnvDir, "")
-	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
-	stateDir := addStateDirFlag(fs)
 	base := filepath.Join(t.TempDir(), "not-a-dir")
 	if err := os.WriteFile(base, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := resolveVM(fs, []string{"--state-dir", base, "vm1"}, stateDir)
+	_, err := execute("inspect", "--state-dir", base, "vm1")
 	if err == nil || !strings.Contains(err.Error(), base) {
-		t.Fatalf("resolveVM: %v, want an error naming the --state-dir %s", err, base)
+		t.Fatalf("inspect: %v, want an error naming the --state-dir %s", err, base)
 	}
 }
