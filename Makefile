@@ -9,7 +9,7 @@ IMAGES := guest-images/out
 KERNEL ?= $(IMAGES)/bzImage
 INITRD ?= $(IMAGES)/initramfs.cpio.gz
 
-.PHONY: all build deps images run test unit kvm e2e clean bench
+.PHONY: all build deps images run test unit kvm e2e man clean bench
 
 all: build
 
@@ -47,6 +47,10 @@ test: deps build images bin/e2e.test
 
 unit kvm e2e: build bin/e2e.test
 	@scripts/test $@
+
+# ember(1), from the same flag definitions as --help (bin/ember man).
+man: build
+	@bin/ember man >bin/ember.1 && echo "wrote bin/ember.1 (man -l bin/ember.1)"
 
 clean:
 	rm -rf bin guest-images/out
