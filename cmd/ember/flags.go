@@ -8,18 +8,21 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/embervm/ember/vmm"
+	"github.com/embervm/ember/vmm/api"
 )
 
 // vmFlags are the flags that describe a VM, shared by run and start.
 type vmFlags struct {
-	kernel, initrd, cmdline, memory, console string
-	cpus                                     int
-	disks, nets                              []string
-	rng                                      bool
+	fs                                                   *pflag.FlagSet
+	configFile, kernel, initrd, cmdline, memory, console string
+	cpus                                                 int
+	disks, nets                                          []string
+	rng                                                  bool
 }
 
 func addVMFlags(fs *pflag.FlagSet) *vmFlags {
-	f := &vmFlags{}
+	f := &vmFlags{fs: fs}
+	fs.StringVar(&f.configFile, "config", "", "VM config file (JSON, docs/api.yaml VMConfig); the flags below override it")
 	fs.StringVar(&f.kernel, "kernel", "", "guest kernel: a bzImage (Linux 64-bit boot protocol) or an ELF vmlinux (PVH)")
 	fs.StringVar(&f.initrd, "initrd", "", "initramfs image")
 	fs.StringVar(&f.cmdline, "cmdline", "", "kernel command line, appended to: "+vmm.DefaultCmdline)
@@ -32,29 +35,65 @@ func addVMFlags(fs *pflag.FlagSet) *vmFlags {
 	return f
 }
 
+// config returns the VM the flags describe: the --config file if given,
+// with every flag given on the command line overriding it (a --disk or
+// --net replaces the file's list); else the flags and their defaults.
 func (f *vmFlags) config() (vmm.Config, error) {
-	mem, err := vmm.ParseSize(f.memory)
-	if err != nil {
-		return vmm.Config{}, fmt.Errorf("--memory: %w", err)
-	}
-	cfg := vmm.Config{Kernel: f.kernel, Initrd: f.initrd, Cmdline: f.cmdline, Memory: mem, CPUs: f.cpus}
-	cfg.RNG = f.rng
-	for _, d := range f.disks {
-		dc, err := parseDisk(d)
-		if err != nil {
-			return vmm.Config{}, err
-		}
-		cfg.Disks = append(cfg.Disks, dc)
-	}
-	for _, n := range f.nets {
-		nc, err := parseNet(n)
-		if err != nil {
-			return vmm.Config{}, err
-		}
-		cfg.Nets = append(cfg.Nets, nc)
-	}
 	if _, err := parseConsole(f.console); err != nil {
 		return vmm.Config{}, err
+	}
+	cfg := vmm.Config{}
+	set := func(name string) bool { return f.configFile == "" || f.fs.Changed(name) }
+	if f.configFile != "" {
+		w, err := api.ReadConfigFile(f.configFile)
+		if err == nil {
+			cfg, err = w.Config()
+		}
+		if err != nil {
+			return cfg, fmt.Errorf("--config: %w", err)
+		}
+	}
+	if set("memory") {
+		mem, err := vmm.ParseSize(f.memory)
+		if err != nil {
+			return vmm.Config{}, usageErrorf("--memory: %w", err)
+		}
+		cfg.Memory = mem
+	}
+	for _, s := range []struct {
+		name string
+		dst  *string
+		val  string
+	}{{"kernel", &cfg.Kernel, f.kernel}, {"initrd", &cfg.Initrd, f.initrd}, {"cmdline", &cfg.Cmdline, f.cmdline}} {
+		if set(s.name) {
+			*s.dst = s.val
+		}
+	}
+	if set("cpus") {
+		cfg.CPUs = f.cpus
+	}
+	if set("rng") {
+		cfg.RNG = f.rng
+	}
+	if set("disk") {
+		cfg.Disks = nil
+		for _, d := range f.disks {
+			dc, err := parseDisk(d)
+			if err != nil {
+				return vmm.Config{}, err
+			}
+			cfg.Disks = append(cfg.Disks, dc)
+		}
+	}
+	if set("net") {
+		cfg.Nets = nil
+		for _, n := range f.nets {
+			nc, err := parseNet(n)
+			if err != nil {
+				return vmm.Config{}, err
+			}
+			cfg.Nets = append(cfg.Nets, nc)
+		}
 	}
 	return cfg, cfg.Validate()
 }

@@ -3,9 +3,13 @@ package main
 import (
 	"bytes"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 
 	"github.com/embervm/ember/vmm"
 )
@@ -113,5 +117,45 @@ func TestDaemonEnv(t *testing.T) {
 	}
 	if got := daemonEnv([]string{"A=1"}); !slices.Equal(got, []string{"A=1", "GODEBUG=disablethp=1"}) {
 		t.Errorf("daemonEnv without GODEBUG = %q", got)
+	}
+}
+
+// TestConfigFileAndFlags: --config gives the VM; flags given on the command
+// line override it, defaults of flags not given do not.
+func TestConfigFileAndFlags(t *testing.T) {
+	dir := t.TempDir()
+	kernel := filepath.Join(dir, "k")
+	disk := filepath.Join(dir, "d.img")
+	for _, p := range []string{kernel, disk} {
+		if err := os.WriteFile(p, make([]byte, 4096), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file := filepath.Join(dir, "vm.json")
+	body := `{"kernel":"` + kernel + `","memory":"512M","cpus":2,"disks":[{"path":"` + disk + `","read_only":true}],"rng":false}`
+	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args   []string
+		cpus   int
+		memory uint64
+		disks  int
+		rng    bool
+	}{
+		{[]string{"--config", file}, 2, 512 << 20, 1, false},
+		{[]string{"--config", file, "--cpus", "3", "--rng"}, 3, 512 << 20, 1, true},
+		{[]string{"--config", file, "--memory", "1G", "--disk", disk, "--disk", disk + ",ro"}, 2, 1 << 30, 2, false},
+		{[]string{"--kernel", kernel}, 1, 256 << 20, 0, true},
+	} {
+		fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+		vf := addVMFlags(fs)
+		if err := fs.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := vf.config()
+		if err != nil || cfg.CPUs != c.cpus || cfg.Memory != c.memory || len(cfg.Disks) != c.disks || cfg.RNG != c.rng || cfg.Kernel != kernel {
+			t.Errorf("%v: %+v, %v", c.args, cfg, err)
+		}
 	}
 }

@@ -122,6 +122,6 @@ func describe(d state.Dir) lsEntry {
 		return e
 	}
 	e.State, e.PID, e.UptimeSeconds = info.State, info.PID, info.UptimeSeconds
-	e.CPUs, e.Memory = info.Config.CPUs, info.Config.Memory
+	e.CPUs, e.Memory = info.Config.CPUs, uint64(info.Config.Memory)
 	return e
 }

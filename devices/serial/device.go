@@ -14,10 +14,10 @@ type Interrupt interface {
 
 // Stats counts the device's traffic and failures.
 type Stats struct {
-	BytesOut     uint64 // THR bytes written to the output writer
-	BytesIn      uint64 // host input bytes accepted into the RX FIFO
-	OutputErrors uint64 // THR bytes dropped because the writer failed
-	IRQErrors    uint64 // Interrupt.Trigger calls that failed
+	BytesOut     uint64 `json:"bytes_out"`     // THR bytes written to the output writer
+	BytesIn      uint64 `json:"bytes_in"`      // host input bytes accepted into the RX FIFO
+	OutputErrors uint64 `json:"output_errors"` // THR bytes dropped because the writer failed
+	IRQErrors    uint64 `json:"irq_errors"`    // Interrupt.Trigger calls that failed
 }
 
 // Device is a 16550A UART. It implements bus.Device; see the package

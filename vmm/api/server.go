@@ -131,7 +131,7 @@ func (s *Server) vmInfo() VMInfo {
 		up = time.Since(bt.FirstRun).Seconds()
 	}
 	return VMInfo{Name: s.info.Name, State: s.state(), PID: s.info.PID, Started: s.info.Started,
-		UptimeSeconds: up, Config: s.info.Config, Boot: bootTimes(bt)}
+		UptimeSeconds: up, Config: WireConfig(s.info.Config), Boot: bootTimes(bt)}
 }
 
 func (s *Server) getVM(w http.ResponseWriter, r *http.Request) {

@@ -98,7 +98,7 @@ func TestGetVM(t *testing.T) {
 		t.Errorf("uptime %v, want about 1 s", out["uptime_seconds"])
 	}
 	cfg, _ := out["config"].(map[string]any)
-	if cfg["CPUs"] != 2.0 || cfg["Kernel"] != "/k" {
+	if cfg["cpus"] != 2.0 || cfg["kernel"] != "/k" || cfg["memory"] != float64(256<<20) {
 		t.Errorf("config = %v", cfg)
 	}
 	code, out = call(t, s.Handler(), "GET", "/vm/stats", "")

@@ -18,13 +18,13 @@ const (
 // VMInfo describes a VM: the answer to GET /vm, PUT /vm/state and
 // POST /vm/shutdown.
 type VMInfo struct {
-	Name          string     `json:"name"`
-	State         string     `json:"state"`
-	PID           int        `json:"pid"`
-	Started       time.Time  `json:"started"`        // when the VM's ember process started
-	UptimeSeconds float64    `json:"uptime_seconds"` // since the guest first ran (0 before)
-	Config        vmm.Config `json:"config"`
-	Boot          BootTimes  `json:"boot"`
+	Name          string    `json:"name"`
+	State         string    `json:"state"`
+	PID           int       `json:"pid"`
+	Started       time.Time `json:"started"`        // when the VM's ember process started
+	UptimeSeconds float64   `json:"uptime_seconds"` // since the guest first ran (0 before)
+	Config        VMConfig  `json:"config"`
+	Boot          BootTimes `json:"boot"`
 }
 
 // BootTimes are the VM's boot milestones; absent ones were not reached.

@@ -197,12 +197,15 @@ func scatter(bufs [][]byte, src []byte) int {
 
 // Stats are the device's counters.
 type Stats struct {
-	Reads, Writes, Flushes  uint64 // requests executed
-	BytesRead, BytesWritten uint64
-	Invalid                 uint64 // malformed requests (answered IOERR or returned empty)
-	ReadOnlyWrites          uint64 // writes refused because the disk is read-only
-	IOErrors                uint64 // backend failures
-	Unsupported             uint64 // unknown request types
+	Reads          uint64 `json:"reads"` // requests executed (reads, writes, flushes)
+	Writes         uint64 `json:"writes"`
+	Flushes        uint64 `json:"flushes"`
+	BytesRead      uint64 `json:"bytes_read"`
+	BytesWritten   uint64 `json:"bytes_written"`
+	Invalid        uint64 `json:"invalid"`          // malformed requests (answered IOERR or returned empty)
+	ReadOnlyWrites uint64 `json:"read_only_writes"` // writes refused because the disk is read-only
+	IOErrors       uint64 `json:"io_errors"`        // backend failures
+	Unsupported    uint64 `json:"unsupported"`      // unknown request types
 }
 
 type counters struct {

@@ -5,26 +5,28 @@ import "sync/atomic"
 // Stats are the device's counters since it was created. Byte counts are
 // Ethernet frame bytes, without the vnet header.
 type Stats struct {
-	RxFrames, RxBytes uint64 // frames given to the guest
-	TxFrames, TxBytes uint64 // frames written to the tap
+	RxFrames uint64 `json:"rx_frames"` // frames given to the guest
+	RxBytes  uint64 `json:"rx_bytes"`
+	TxFrames uint64 `json:"tx_frames"` // frames written to the tap
+	TxBytes  uint64 `json:"tx_bytes"`
 
 	// RxNoBuffers counts the times the receive path stopped reading the
 	// tap because the guest had posted no receive buffer. Nothing is
 	// lost: frames wait in the tap until the driver adds buffers.
-	RxNoBuffers uint64
+	RxNoBuffers uint64 `json:"rx_no_buffers"`
 	// Receive drops, by reason.
-	RxDropTooBig uint64 // frame larger than the guest's buffer chain
-	RxDropTap    uint64 // frame the tap failed to deliver (read error)
+	RxDropTooBig uint64 `json:"rx_drop_too_big"` // frame larger than the guest's buffer chain
+	RxDropTap    uint64 `json:"rx_drop_tap"`     // frame the tap failed to deliver (read error)
 	// RxBadChains counts receive chains returned unused (length 0): a
 	// device-readable segment, or too short for any frame.
-	RxBadChains uint64
+	RxBadChains uint64 `json:"rx_bad_chains"`
 
 	// Transmit drops, by reason; each chain is completed with length 0.
-	TxDropMalformed uint64 // chain with a device-writable segment (or a buffer outside guest memory)
-	TxDropLength    uint64 // shorter than a vnet and an Ethernet header, or longer than MaxTxLen
-	TxDropHeader    uint64 // header requests an offload that was not negotiated
-	TxDropBusy      uint64 // the tap would block (EAGAIN)
-	TxDropTap       uint64 // other tap write failures, e.g. EIO while the tap is down
+	TxDropMalformed uint64 `json:"tx_drop_malformed"` // chain with a device-writable segment (or a buffer outside guest memory)
+	TxDropLength    uint64 `json:"tx_drop_length"`    // shorter than a vnet and an Ethernet header, or longer than MaxTxLen
+	TxDropHeader    uint64 `json:"tx_drop_header"`    // header requests an offload that was not negotiated
+	TxDropBusy      uint64 `json:"tx_drop_busy"`      // the tap would block (EAGAIN)
+	TxDropTap       uint64 `json:"tx_drop_tap"`       // other tap write failures, e.g. EIO while the tap is down
 }
 
 type counters struct {

@@ -1,0 +1,137 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+
+	"github.com/embervm/ember/vmm"
+)
+
+// VMConfig is a VM's configuration on the wire: the "config" of GET /vm,
+// and the VM config file (ember run --config FILE, ember start --config
+// FILE). docs/api.yaml, schema VMConfig, is its contract.
+type VMConfig struct {
+	Kernel  string       `json:"kernel"`
+	Initrd  string       `json:"initrd,omitempty"`
+	Cmdline string       `json:"cmdline,omitempty"`
+	Memory  Size         `json:"memory,omitempty"` // bytes; a file may also say "512M"
+	CPUs    int          `json:"cpus,omitempty"`
+	Disks   []DiskConfig `json:"disks,omitempty"`
+	Nets    []NetConfig  `json:"nets,omitempty"`
+	RNG     *bool        `json:"rng,omitempty"` // absent: true
+}
+
+// DiskConfig is one virtio-blk disk.
+type DiskConfig struct {
+	Path     string `json:"path"`
+	ReadOnly bool   `json:"read_only,omitempty"`
+	ID       string `json:"id,omitempty"`
+}
+
+// NetConfig is one virtio-net interface on a host TAP device.
+type NetConfig struct {
+	Tap string `json:"tap"`
+	MAC string `json:"mac,omitempty"` // aa:bb:cc:dd:ee:ff; absent: random
+}
+
+// Size is a byte count. It is written as a number; it reads a number of
+// bytes or a string with a unit ("256M", "1G": vmm.ParseSize).
+type Size uint64
+
+// UnmarshalJSON accepts a number of bytes or a size string.
+func (s *Size) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var str string
+		if err := json.Unmarshal(b, &str); err != nil {
+			return err
+		}
+		n, err := vmm.ParseSize(str)
+		if err != nil {
+			return err
+		}
+		*s = Size(n)
+		return nil
+	}
+	n, err := strconv.ParseUint(string(b), 10, 64)
+	if err != nil {
+		return fmt.Errorf("size %s: a number of bytes or a string such as \"512M\"", b)
+	}
+	*s = Size(n)
+	return nil
+}
+
+// WireConfig returns c as it goes on the wire.
+func WireConfig(c vmm.Config) VMConfig {
+	rng := c.RNG
+	w := VMConfig{Kernel: c.Kernel, Initrd: c.Initrd, Cmdline: c.Cmdline, Memory: Size(c.Memory), CPUs: c.CPUs, RNG: &rng}
+	for _, d := range c.Disks {
+		w.Disks = append(w.Disks, DiskConfig{Path: d.Path, ReadOnly: d.ReadOnly, ID: d.ID})
+	}
+	for _, n := range c.Nets {
+		nc := NetConfig{Tap: n.Tap}
+		if n.MAC != nil {
+			nc.MAC = n.MAC.String()
+		}
+		w.Nets = append(w.Nets, nc)
+	}
+	return w
+}
+
+// Config returns the vmm.Config w describes, with the defaults for what it
+// leaves out (vmm.DefaultMemory, 1 vCPU, the entropy device). It checks
+// only what the wire form can get wrong (a MAC); vmm.Config.Validate does
+// the rest.
+func (w VMConfig) Config() (vmm.Config, error) {
+	c := vmm.Config{Kernel: w.Kernel, Initrd: w.Initrd, Cmdline: w.Cmdline, Memory: uint64(w.Memory), CPUs: w.CPUs}
+	if c.Memory == 0 {
+		c.Memory = vmm.DefaultMemory
+	}
+	if c.CPUs == 0 {
+		c.CPUs = 1
+	}
+	c.RNG = w.RNG == nil || *w.RNG
+	for _, d := range w.Disks {
+		c.Disks = append(c.Disks, vmm.DiskConfig{Path: d.Path, ReadOnly: d.ReadOnly, ID: d.ID})
+	}
+	for _, n := range w.Nets {
+		nc := vmm.NetConfig{Tap: n.Tap}
+		if n.MAC != "" {
+			mac, err := net.ParseMAC(n.MAC)
+			if err != nil || len(mac) != 6 {
+				return c, fmt.Errorf("net %q: bad MAC address %q (use e.g. 02:00:00:00:00:01)", n.Tap, n.MAC)
+			}
+			nc.MAC = mac
+		}
+		c.Nets = append(c.Nets, nc)
+	}
+	return c, nil
+}
+
+// maxConfigFile bounds a VM config file.
+const maxConfigFile = 1 << 20
+
+// ReadConfigFile reads a VM config file: one VMConfig object, parsed
+// strictly (an unknown field is an error naming it).
+func ReadConfigFile(path string) (VMConfig, error) {
+	var w VMConfig
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return w, fmt.Errorf("config %s: %w", path, err)
+	}
+	if len(b) > maxConfigFile {
+		return w, fmt.Errorf("config %s: larger than %d KiB: not a VM config file", path, maxConfigFile>>10)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
+		return w, fmt.Errorf("config %s: %w (docs/api.yaml, VMConfig, says what it holds)", path, err)
+	}
+	if dec.More() {
+		return w, fmt.Errorf("config %s: data after the config object", path)
+	}
+	return w, nil
+}
