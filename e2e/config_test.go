@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -30,7 +32,7 @@ func TestConfigFile(t *testing.T) {
 		"--memory", "192M", "--cpus", "2", "--disk", disk+",ro", "--cmdline", probe)
 	facts := regexp.MustCompile(`(?m)^(\d+|MemTotal:.*)\r?$`)
 	a, b := facts.FindAllString(viaFile.out, -1), facts.FindAllString(viaFlags.out, -1)
-	if viaFile.exitCode != 0 || viaFlags.exitCode != 0 || len(a) != 3 || !equal(a, b) || a[0] != "2" || a[2] != "8192" {
+	if viaFile.exitCode != 0 || viaFlags.exitCode != 0 || len(a) != 3 || !slices.Equal(a, b) || a[0] != "2" || a[2] != "8192" {
 		t.Fatalf("--config: exit %d, %q; flags: exit %d, %q; want the same 2 vCPUs, memory and an 8192-sector disk\n--config output:\n%s",
 			viaFile.exitCode, a, viaFlags.exitCode, b, viaFile.out)
 	}
@@ -40,17 +42,5 @@ func TestConfigFile(t *testing.T) {
 	}
 }
 
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // jsonEscape escapes the double quotes of s for a JSON string.
-func jsonEscape(s string) string { return regexp.MustCompile(`"`).ReplaceAllString(s, `\"`) }
+func jsonEscape(s string) string { return strings.ReplaceAll(s, `"`, `\"`) }

@@ -13,31 +13,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-)
 
-// openPTY opens a pseudo-terminal pair the way posix_openpt, unlockpt
-// and ptsname do: /dev/ptmx, TIOCSPTLCK, TIOCGPTN.
-func openPTY(t *testing.T) (master, slave *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatalf("open /dev/ptmx: %v (devpts must be mounted on /dev/pts)", err)
-	}
-	fd := int(m.Fd())
-	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatalf("unlock pty: %v", err)
-	}
-	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
-	if err != nil {
-		t.Fatalf("pty number: %v", err)
-	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatalf("open pty slave: %v", err)
-	}
-	t.Cleanup(func() { s.Close(); m.Close() })
-	return m, s
-}
+	"github.com/embervm/ember/internal/ptytest"
+)
 
 // termios returns the pty's settings (from its slave side).
 func termios(t *testing.T, slave *os.File) *unix.Termios {
@@ -67,7 +45,7 @@ type consoleSession struct {
 // each of marks first appears.
 func attachConsole(t *testing.T, name string, marks ...string) *consoleSession {
 	t.Helper()
-	master, slave := openPTY(t)
+	master, slave := ptytest.Open(t)
 	cmd := exec.Command(path("bin/ember"), "console", name)
 	cmd.Dir = root
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave

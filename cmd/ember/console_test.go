@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/embervm/ember/internal/ptytest"
 )
 
 func TestSendInputDetach(t *testing.T) {
@@ -76,34 +77,12 @@ func TestAttachPipes(t *testing.T) {
 	}
 }
 
-// openPTY opens a pseudo-terminal pair (posix_openpt, unlockpt, ptsname).
-func openPTY(t *testing.T) (master, slave *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatalf("open /dev/ptmx: %v", err)
-	}
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close(); m.Close() })
-	return m, s
-}
-
 // TestAttachRestoresTerminal: the terminal goes raw while attached and
 // is restored after Ctrl-], and after a signal.
 func TestAttachRestoresTerminal(t *testing.T) {
 	for _, how := range []string{"detach", "SIGTERM", "SIGHUP"} {
 		t.Run(how, func(t *testing.T) {
-			master, slave := openPTY(t)
+			master, slave := ptytest.Open(t)
 			get := func() unix.Termios {
 				tio, err := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS)
 				if err != nil {

@@ -7,20 +7,8 @@ import (
 	"github.com/embervm/ember/devices/virtio"
 	"github.com/embervm/ember/devices/virtio/queue"
 	"github.com/embervm/ember/devices/virtio/queue/queuetest"
+	"github.com/embervm/ember/devices/virtio/virtiotest"
 )
-
-type countIRQ struct {
-	n   int
-	err error
-}
-
-func (c *countIRQ) Signal(r virtio.InterruptReason) error {
-	if r != virtio.UsedBuffer {
-		return errors.New("unexpected reason")
-	}
-	c.n++
-	return c.err
-}
 
 func TestServeQueue(t *testing.T) {
 	d, err := queuetest.New(8, 4096)
@@ -38,7 +26,7 @@ func TestServeQueue(t *testing.T) {
 	if err := d.Publish(1); err != nil {
 		t.Fatal(err)
 	}
-	var irq countIRQ
+	var irq virtiotest.CountIRQ
 	var handled []uint16
 	err = virtio.ServeQueue(d.Mem, d.Queue, &irq, func(c queue.Chain) uint32 {
 		handled = append(handled, c.Head)
@@ -55,12 +43,12 @@ func TestServeQueue(t *testing.T) {
 	if err != nil || len(used) != 2 || used[0] != want[0] || used[1] != want[1] {
 		t.Fatalf("used = %v, %v; want %v", used, err, want)
 	}
-	if irq.n != 1 {
-		t.Fatalf("%d interrupts, want 1", irq.n)
+	if irq.N != 1 {
+		t.Fatalf("%d interrupts, want 1", irq.N)
 	}
 	// Nothing new: no interrupt.
-	if err := virtio.ServeQueue(d.Mem, d.Queue, &irq, nil); err != nil || irq.n != 1 {
-		t.Fatalf("empty ServeQueue: %v, %d interrupts", err, irq.n)
+	if err := virtio.ServeQueue(d.Mem, d.Queue, &irq, nil); err != nil || irq.N != 1 {
+		t.Fatalf("empty ServeQueue: %v, %d interrupts", err, irq.N)
 	}
 	// A broken ring is fatal.
 	if err := d.SetAvailIdx(100); err != nil {

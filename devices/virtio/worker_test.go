@@ -5,37 +5,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/embervm/ember/devices/virtio"
 	"golang.org/x/sys/unix"
+
+	"github.com/embervm/ember/devices/virtio"
+	"github.com/embervm/ember/devices/virtio/virtiotest"
 )
 
-func newEventFD(t *testing.T) *virtio.EventFD {
-	t.Helper()
-	e, err := virtio.NewEventFD()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := e.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return e
-}
-
-func recv[T any](t *testing.T, c <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-c:
-		return v
-	case <-time.After(5 * time.Second):
-		t.Fatalf("timed out waiting for %s", what)
-		panic("unreachable")
-	}
-}
-
 func TestWorkerRunsHandlers(t *testing.T) {
-	a, b := newEventFD(t), newEventFD(t)
+	a, b := virtiotest.NewEventFD(t), virtiotest.NewEventFD(t)
 	got := make(chan string, 10)
 	var w virtio.Worker
 	err := w.Start([]virtio.Source{
@@ -55,7 +32,7 @@ func TestWorkerRunsHandlers(t *testing.T) {
 		if err := e.fd.Signal(); err != nil {
 			t.Fatal(err)
 		}
-		if v := recv(t, got, "handler "+e.want); v != e.want {
+		if v := virtiotest.Recv(t, got, "handler "+e.want); v != e.want {
 			t.Fatalf("handler %q ran, want %q", v, e.want)
 		}
 	}
@@ -80,12 +57,12 @@ func TestWorkerRunsHandlers(t *testing.T) {
 	if err := w.Start([]virtio.Source{virtio.QueueSource(a, func() error { got <- "again"; return nil })}, nil); err != nil {
 		t.Fatal(err)
 	}
-	recv(t, got, "handler after restart") // a is still signalled
+	virtiotest.Recv(t, got, "handler after restart") // a is still signalled
 	w.Stop()
 }
 
 func TestWorkerHandlerErrorStops(t *testing.T) {
-	a := newEventFD(t)
+	a := virtiotest.NewEventFD(t)
 	boom := errors.New("boom")
 	failed := make(chan error, 1)
 	var w virtio.Worker
@@ -96,7 +73,7 @@ func TestWorkerHandlerErrorStops(t *testing.T) {
 	if err := a.Signal(); err != nil {
 		t.Fatal(err)
 	}
-	if err := recv(t, failed, "fail"); !errors.Is(err, boom) {
+	if err := virtiotest.Recv(t, failed, "fail"); !errors.Is(err, boom) {
 		t.Fatalf("fail(%v), want boom", err)
 	}
 	w.Stop()
@@ -135,7 +112,7 @@ func TestWorkerEdgeSource(t *testing.T) {
 	if _, err := unix.Write(p[1], []byte("0123456789")); err != nil {
 		t.Fatal(err)
 	}
-	if n := recv(t, got, "pipe handler"); n != 10 {
+	if n := virtiotest.Recv(t, got, "pipe handler"); n != 10 {
 		t.Fatalf("handler read %d bytes, want 10", n)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/embervm/ember/devices/virtio"
 	"github.com/embervm/ember/devices/virtio/queue"
 	"github.com/embervm/ember/devices/virtio/queue/queuetest"
+	"github.com/embervm/ember/devices/virtio/virtiotest"
 )
 
 // newImage creates a disk image of size bytes with a recognisable pattern.
@@ -349,10 +350,6 @@ func TestCapacityAndConfig(t *testing.T) {
 	}
 }
 
-type chanIRQ chan virtio.InterruptReason
-
-func (c chanIRQ) Signal(r virtio.InterruptReason) error { c <- r; return nil }
-
 // TestWorker drives the device through its worker: activate, notify,
 // wait for the interrupt, as the transport and KVM would.
 func TestWorker(t *testing.T) {
@@ -362,7 +359,7 @@ func TestWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	irq := make(chanIRQ, 10)
+	irq := make(virtiotest.ChanIRQ, 10)
 	err = h.dev.Activate(virtio.Activation{
 		Mem: h.drv.Mem, Queues: []*queue.Queue{h.drv.Queue}, Notify: []virtio.Notifier{n}, IRQ: irq,
 		Fail: func(err error) { t.Errorf("device failed: %v", err) },

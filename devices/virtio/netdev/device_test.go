@@ -11,6 +11,7 @@ import (
 	"github.com/embervm/ember/devices/virtio"
 	"github.com/embervm/ember/devices/virtio/queue"
 	"github.com/embervm/ember/devices/virtio/queue/queuetest"
+	"github.com/embervm/ember/devices/virtio/virtiotest"
 )
 
 func TestConfigAndFeatures(t *testing.T) {
@@ -99,17 +100,13 @@ func TestActivateNeedsBothQueues(t *testing.T) {
 	}
 }
 
-type chanIRQ chan virtio.InterruptReason
-
-func (c chanIRQ) Signal(r virtio.InterruptReason) error { c <- r; return nil }
-
 // TestWorker drives the device through its worker, as the transport and
 // KVM would: queue notifications through eventfds, frames through the
 // stand-in tap's fd, interrupts back.
 func TestWorker(t *testing.T) {
 	h := newHarness(t)
-	rxn, txn := newEventFD(t), newEventFD(t)
-	irq := make(chanIRQ, 100)
+	rxn, txn := virtiotest.NewEventFD(t), virtiotest.NewEventFD(t)
+	irq := make(virtiotest.ChanIRQ, 100)
 	failed := make(chan error, 1)
 	err := h.dev.Activate(virtio.Activation{
 		Mem: h.mem, Queues: []*queue.Queue{h.rx.Queue, h.tx.Queue},
@@ -187,14 +184,4 @@ func TestWorker(t *testing.T) {
 	if h.dev.rx.held || h.dev.worker.Running() {
 		t.Fatal("state left after Reset")
 	}
-}
-
-func newEventFD(t *testing.T) *virtio.EventFD {
-	t.Helper()
-	e, err := virtio.NewEventFD()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e
 }

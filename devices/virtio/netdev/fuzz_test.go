@@ -6,9 +6,11 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/embervm/ember/devices/virtio/queue/queuetest"
-	"github.com/embervm/ember/guestmem"
 	"golang.org/x/sys/unix"
+
+	"github.com/embervm/ember/devices/virtio/queue/queuetest"
+	"github.com/embervm/ember/devices/virtio/virtiotest"
+	"github.com/embervm/ember/guestmem"
 )
 
 // Fuzz layout: a 16-entry transmit queue from queuetest with a 64 KiB
@@ -75,7 +77,7 @@ func FuzzTx(f *testing.F) {
 				t.Fatal(err)
 			}
 		}
-		var irq countIRQ
+		var irq virtiotest.CountIRQ
 		dev.tx = txState{mem: d.Mem, q: d.Queue, irq: &irq}
 		if err := dev.transmit(); err != nil {
 			t.Fatalf("transmit: %v", err)

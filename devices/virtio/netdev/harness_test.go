@@ -5,10 +5,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/embervm/ember/devices/virtio"
-	"github.com/embervm/ember/devices/virtio/queue/queuetest"
-	"github.com/embervm/ember/guestmem"
 	"golang.org/x/sys/unix"
+
+	"github.com/embervm/ember/devices/virtio/queue/queuetest"
+	"github.com/embervm/ember/devices/virtio/virtiotest"
+	"github.com/embervm/ember/guestmem"
 )
 
 // seqpacket is a frameIO on one end of a SOCK_SEQPACKET socketpair: a
@@ -27,17 +28,6 @@ func (s *seqpacket) WriteFrame(bufs [][]byte) (int, error) {
 
 func (s *seqpacket) Close() error { return unix.Close(s.fd) }
 
-// countIRQ counts used buffer interrupts.
-type countIRQ struct{ n int }
-
-func (c *countIRQ) Signal(r virtio.InterruptReason) error {
-	if r != virtio.UsedBuffer {
-		return errors.New("unexpected interrupt reason")
-	}
-	c.n++
-	return nil
-}
-
 var testMAC = [6]byte{0x02, 0x00, 0x00, 0xe1, 0xbe, 0x01}
 
 // harness is a device on a socketpair with mock drivers for its receive
@@ -49,7 +39,7 @@ type harness struct {
 	peer   int // host end of the stand-in tap
 	mem    *guestmem.Memory
 	rx, tx *queuetest.Driver
-	irq    countIRQ
+	irq    virtiotest.CountIRQ
 }
 
 const harnessData = 1 << 20 // buffer space per mock driver

@@ -10,10 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/embervm/ember/devices/virtio"
 	"github.com/embervm/ember/devices/virtio/queue"
 	"github.com/embervm/ember/devices/virtio/queue/queuetest"
-	"golang.org/x/sys/unix"
+	"github.com/embervm/ember/devices/virtio/virtiotest"
 )
 
 // netns runs functions on one OS thread that has its own, fresh network
@@ -180,12 +182,12 @@ func TestRealTap(t *testing.T) {
 }
 
 // activate gives dev mock driver queues and starts its worker.
-func activate(t *testing.T, dev *Device) (*harness, *virtio.EventFD, *virtio.EventFD, chanIRQ) {
+func activate(t *testing.T, dev *Device) (*harness, *virtio.EventFD, *virtio.EventFD, virtiotest.ChanIRQ) {
 	t.Helper()
 	h := attach(t, dev)
 	dev.rx, dev.tx = rxState{}, txState{} // the worker gets them from Activate
-	rxn, txn := newEventFD(t), newEventFD(t)
-	irq := make(chanIRQ, 100)
+	rxn, txn := virtiotest.NewEventFD(t), virtiotest.NewEventFD(t)
+	irq := make(virtiotest.ChanIRQ, 100)
 	if err := dev.Activate(virtio.Activation{
 		Mem: h.mem, Queues: []*queue.Queue{h.rx.Queue, h.tx.Queue},
 		Notify: []virtio.Notifier{rxn, txn}, IRQ: irq, Fail: func(err error) { t.Errorf("device failed: %v", err) },
@@ -198,7 +200,7 @@ func activate(t *testing.T, dev *Device) (*harness, *virtio.EventFD, *virtio.Eve
 
 // realTransmit sends a frame from the guest: it comes out of the tap into
 // the namespace.
-func realTransmit(t *testing.T, h *harness, rt *realTap, txn *virtio.EventFD, irq chanIRQ) {
+func realTransmit(t *testing.T, h *harness, rt *realTap, txn *virtio.EventFD, irq virtiotest.ChanIRQ) {
 	t.Helper()
 	out := frame(200, 7)
 	h.add(h.tx, split(withHeader([HeaderSize]byte{}, out), HeaderSize)...)
@@ -218,7 +220,7 @@ func realTransmit(t *testing.T, h *harness, rt *realTap, txn *virtio.EventFD, ir
 // realReceive sends frames on the tap to the guest: first one too big for
 // the only receive chain (the tap truncates silently; the device's spare
 // byte notices, drops the frame and keeps the chain), then one that fits.
-func realReceive(t *testing.T, h *harness, rt *realTap, mac [6]byte, rxn *virtio.EventFD, irq chanIRQ) {
+func realReceive(t *testing.T, h *harness, rt *realTap, mac [6]byte, rxn *virtio.EventFD, irq virtiotest.ChanIRQ) {
 	t.Helper()
 	small := h.add(h.rx, queuetest.Writable(HeaderSize+64))
 	if err := rxn.Signal(); err != nil {

@@ -52,8 +52,8 @@ func TestReceive(t *testing.T) {
 				t.Fatalf("used = %v", u)
 			}
 			h.checkRx(u[0], req, f)
-			if h.irq.n != 1 {
-				t.Fatalf("%d interrupts, want 1", h.irq.n)
+			if h.irq.N != 1 {
+				t.Fatalf("%d interrupts, want 1", h.irq.N)
 			}
 			if s := h.dev.Stats(); s.RxFrames != 1 || s.RxBytes != uint64(len(f)) {
 				t.Fatalf("stats %+v", s)
@@ -78,8 +78,8 @@ func TestReceiveNoBuffers(t *testing.T) {
 	if s := h.dev.Stats(); s.RxNoBuffers != 2 || s.RxFrames != 0 {
 		t.Fatalf("stats %+v", s)
 	}
-	if h.irq.n != 0 {
-		t.Fatalf("%d interrupts with nothing used", h.irq.n)
+	if h.irq.N != 0 {
+		t.Fatalf("%d interrupts with nothing used", h.irq.N)
 	}
 	peek := make([]byte, 200)
 	if n, _, err := unix.Recvfrom(h.dev.io.FD(), peek, unix.MSG_PEEK|unix.MSG_DONTWAIT); err != nil || !bytes.Equal(peek[:n], withHeader(tapHeader, f)) {
@@ -183,8 +183,8 @@ func TestReceiveBurst(t *testing.T) {
 	for i := range n {
 		h.checkRx(u[i], reqs[i], frames[i])
 	}
-	if h.irq.n != 2 {
-		t.Fatalf("%d interrupts, want 2 (after %d frames and at the end)", h.irq.n, rxBatch)
+	if h.irq.N != 2 {
+		t.Fatalf("%d interrupts, want 2 (after %d frames and at the end)", h.irq.N, rxBatch)
 	}
 }
 

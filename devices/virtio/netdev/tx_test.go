@@ -55,8 +55,8 @@ func TestTransmit(t *testing.T) {
 			if u := h.used(h.tx); len(u) != 1 || u[0] != (queuetest.UsedElem{ID: uint32(req.Head)}) {
 				t.Fatalf("used = %v", u)
 			}
-			if h.irq.n != 1 {
-				t.Fatalf("%d interrupts, want 1", h.irq.n)
+			if h.irq.N != 1 {
+				t.Fatalf("%d interrupts, want 1", h.irq.N)
 			}
 			s := h.dev.Stats()
 			if s.TxFrames != 1 || s.TxBytes != uint64(len(want)-HeaderSize) {

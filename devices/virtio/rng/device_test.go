@@ -9,6 +9,7 @@ import (
 	"github.com/embervm/ember/devices/virtio"
 	"github.com/embervm/ember/devices/virtio/queue"
 	"github.com/embervm/ember/devices/virtio/queue/queuetest"
+	"github.com/embervm/ember/devices/virtio/virtiotest"
 )
 
 // counter is a deterministic source: 0, 1, 2, ...
@@ -71,10 +72,6 @@ func TestFillShortSource(t *testing.T) {
 	}
 }
 
-type chanIRQ chan virtio.InterruptReason
-
-func (c chanIRQ) Signal(r virtio.InterruptReason) error { c <- r; return nil }
-
 func TestActivateNeedsReadyQueue(t *testing.T) {
 	q, err := queue.New(QueueSize)
 	if err != nil {
@@ -105,7 +102,7 @@ func TestWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	irq := make(chanIRQ, 10)
+	irq := make(virtiotest.ChanIRQ, 10)
 	dev := New(nil)
 	err = dev.Activate(virtio.Activation{
 		Mem: d.Mem, Queues: []*queue.Queue{d.Queue}, Notify: []virtio.Notifier{n}, IRQ: irq,
