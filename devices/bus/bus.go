@@ -29,7 +29,8 @@ type entry struct {
 }
 
 // Bus is an address-range bus. Registration happens while the VM is being
-// built; lookups are lock-free afterwards via an RWMutex read path.
+// built; lookups take the read side of an RWMutex, so vCPUs look up
+// devices concurrently and only Register excludes them.
 type Bus struct {
 	mu      sync.RWMutex
 	entries []entry // sorted by base, non-overlapping; guarded by mu
