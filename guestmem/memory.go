@@ -48,25 +48,15 @@ func New(size uint64) (*Memory, error) {
 		return nil, fmt.Errorf("guest memory size %d: must be a non-zero multiple of 4 KiB", size)
 	}
 	m := &Memory{size: size, mapped: true}
-	low := size
-	if low > uint64(MMIOHoleStart) {
-		low = uint64(MMIOHoleStart)
-	}
-	layout := []Region{{GPA: 0, Host: nil}}
-	if size > low {
-		layout = append(layout, Region{GPA: MMIOHoleEnd})
-	}
-	sizes := []uint64{low, size - low}
-	for i := range layout {
-		b, err := unix.Mmap(-1, 0, int(sizes[i]), unix.PROT_READ|unix.PROT_WRITE,
+	for _, span := range Layout(size) {
+		b, err := unix.Mmap(-1, 0, int(span.Size), unix.PROT_READ|unix.PROT_WRITE,
 			unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
 		if err != nil {
 			m.Close()
-			return nil, fmt.Errorf("map %d MiB of guest memory: %w", sizes[i]>>20, err)
+			return nil, fmt.Errorf("map %d MiB of guest memory: %w", span.Size>>20, err)
 		}
 		_ = unix.Madvise(b, unix.MADV_MERGEABLE) // best effort: KSM may be off
-		layout[i].Host = b
-		m.regions = append(m.regions, layout[i])
+		m.regions = append(m.regions, Region{GPA: span.GPA, Host: b})
 	}
 	return m, nil
 }

@@ -19,8 +19,6 @@ const (
 	identityMapAddr = 0xfffbc000 // 1 page for Intel VMX's identity map
 	com1Port        = 0x3f8
 	com1IRQ         = 4
-	i8042DataPort   = 0x60
-	i8042CmdPort    = 0x64
 	postPort        = 0x80 // POST/io_delay port: writes are ignored
 )
 
@@ -31,19 +29,31 @@ type IO struct {
 	Log        io.Writer // VMM diagnostics (one line each), or nil
 }
 
-// requiredCaps are the KVM capabilities ember cannot work without.
-var requiredCaps = []struct {
-	cap  int
-	name string
-}{
-	{kvm.CapIRQChip, "in-kernel irqchip"},
-	{kvm.CapUserMemory, "user memory regions"},
-	{kvm.CapSetTSSAddr, "KVM_SET_TSS_ADDR"},
-	{kvm.CapExtCPUID, "KVM_GET_SUPPORTED_CPUID"},
-	{kvm.CapPIT2, "in-kernel PIT"},
-	{kvm.CapIRQFD, "irqfd"},
-	{kvm.CapIOEventFD, "ioeventfd"},
-	{kvm.CapImmediateExit, "immediate_exit"},
+// Capability is a KVM capability ember checks for (ember probe lists them).
+type Capability struct {
+	Cap      int
+	Name     string
+	Required bool // ember cannot run a VM without it
+}
+
+// Capabilities are the KVM capabilities ember uses: the required ones
+// first. The one list: New checks it, ember probe prints it.
+var Capabilities = []Capability{
+	{kvm.CapIRQChip, "in-kernel irqchip", true},
+	{kvm.CapUserMemory, "user memory regions", true},
+	{kvm.CapSetTSSAddr, "KVM_SET_TSS_ADDR", true},
+	{kvm.CapExtCPUID, "KVM_GET_SUPPORTED_CPUID", true},
+	{kvm.CapPIT2, "in-kernel PIT", true},
+	{kvm.CapIRQFD, "irqfd", true},
+	{kvm.CapIOEventFD, "ioeventfd", true},
+	{kvm.CapImmediateExit, "immediate_exit", true},
+	{kvm.CapTSCDeadlineTimer, "TSC deadline timer", false},
+	{kvm.CapAdjustClock, "adjust-clock", false},
+	{kvm.CapKVMClockCtrl, "kvmclock-ctrl", false},
+	{kvm.CapVCPUEvents, "vcpu-events", false},
+	{kvm.CapXSave, "xsave", false},
+	{kvm.CapXCRs, "xcrs", false},
+	{kvm.CapMPState, "mp-state", false},
 }
 
 // New builds a VM from cfg, ready to Run. It validates cfg first, so a
@@ -113,9 +123,9 @@ func (v *VM) openKVM() error {
 		return err
 	}
 	v.sys = sys
-	for _, c := range requiredCaps {
-		if sys.CheckExtension(c.cap) == 0 {
-			return fmt.Errorf("%s lacks %s (KVM capability %d), which ember needs", kvm.DevicePath, c.name, c.cap)
+	for _, c := range Capabilities {
+		if c.Required && sys.CheckExtension(c.Cap) == 0 {
+			return fmt.Errorf("%s lacks %s (KVM capability %d), which ember needs", kvm.DevicePath, c.Name, c.Cap)
 		}
 	}
 	if max := sys.CheckExtension(kvm.CapMaxVCPUs); max > 0 && v.cfg.CPUs > max {
@@ -179,8 +189,8 @@ func (v *VM) attachLegacyDevices(out io.Writer) error {
 		}
 	}{
 		{"com1", com1Port, 8, v.serial},
-		{"i8042-data", i8042DataPort, 1, kbd.DataPort()},
-		{"i8042-cmd", i8042CmdPort, 1, kbd.CommandPort()},
+		{"i8042-data", i8042.DataPortAddr, 1, kbd.DataPort()},
+		{"i8042-cmd", i8042.CommandPortAddr, 1, kbd.CommandPort()},
 		{"post", postPort, 1, sink{}},
 	} {
 		if err := v.pio.Register(d.name, d.base, d.size, d.dev); err != nil {

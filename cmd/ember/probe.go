@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/embervm/ember/vmm"
 	"github.com/embervm/ember/vmm/kvm"
 )
 
@@ -50,42 +51,19 @@ func probe(accelOnly bool) error {
 	fmt.Printf("memory slots: %d\n", sys.CheckExtension(kvm.CapNrMemslots))
 	missing := 0
 	fmt.Println("capabilities:")
-	for _, c := range probeCaps {
-		ok := sys.CheckExtension(c.cap) != 0
+	for _, c := range vmm.Capabilities {
 		mark := "yes"
-		if !ok {
+		if sys.CheckExtension(c.Cap) == 0 {
 			mark = "no"
-			if c.required {
+			if c.Required {
 				mark = "NO (required)"
 				missing++
 			}
 		}
-		fmt.Printf("  %-22s %s\n", c.name, mark)
+		fmt.Printf("  %-24s %s\n", c.Name, mark)
 	}
 	if missing > 0 {
 		return fmt.Errorf("%s lacks %d capabilities ember requires", kvm.DevicePath, missing)
 	}
 	return nil
-}
-
-var probeCaps = []struct {
-	cap      int
-	name     string
-	required bool
-}{
-	{kvm.CapIRQChip, "irqchip", true},
-	{kvm.CapPIT2, "pit2", true},
-	{kvm.CapUserMemory, "user-memory", true},
-	{kvm.CapSetTSSAddr, "set-tss-addr", true},
-	{kvm.CapExtCPUID, "supported-cpuid", true},
-	{kvm.CapIRQFD, "irqfd", true},
-	{kvm.CapIOEventFD, "ioeventfd", true},
-	{kvm.CapImmediateExit, "immediate-exit", true},
-	{kvm.CapTSCDeadlineTimer, "tsc-deadline-timer", false},
-	{kvm.CapAdjustClock, "adjust-clock", false},
-	{kvm.CapKVMClockCtrl, "kvmclock-ctrl", false},
-	{kvm.CapVCPUEvents, "vcpu-events", false},
-	{kvm.CapXSave, "xsave", false},
-	{kvm.CapXCRs, "xcrs", false},
-	{kvm.CapMPState, "mp-state", false},
 }
