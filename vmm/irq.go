@@ -8,9 +8,9 @@ import (
 )
 
 // irqLine raises edge interrupts on one GSI of the in-kernel irqchip
-// through an irqfd: a write to the eventfd makes KVM pulse the line
-// without a system call into the VM fd. It implements the Interrupt
-// interfaces of the serial and virtio devices.
+// through an irqfd: a write to the eventfd makes KVM pulse the line, with
+// no KVM_IRQ_LINE ioctl on the VM fd. It implements serial.Interrupt; a
+// virtio-mmio transport is given its Trigger method.
 type irqLine struct {
 	gsi uint32
 	ev  *virtio.EventFD
