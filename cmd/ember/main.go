@@ -18,12 +18,6 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-// exitError carries a process exit status without a message.
-type exitError struct{ code int }
-
-func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
-func (e exitError) ExitCode() int { return e.code }
-
 // usageError is a mistake in the command line: a bad flag, value or
 // argument. It exits 2 with one line naming the mistake and a hint.
 type usageError struct{ err error }
@@ -42,6 +36,8 @@ func main() {
 	if err == nil {
 		return
 	}
+	// An error with an exit status of its own (benchcmd.ExitStatus) ends
+	// the process with it, saying nothing more.
 	var ee interface{ ExitCode() int }
 	if errors.As(err, &ee) {
 		os.Exit(ee.ExitCode())
