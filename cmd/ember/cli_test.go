@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,16 +11,29 @@ import (
 	"testing"
 )
 
-// execute runs the command tree in-process with args; it returns what was
-// printed on the tree's output and the error main would report.
-func execute(args ...string) (string, error) {
-	root := newRoot()
+// run runs a command line in-process; it returns the help or version text
+// printed and the error main would report.
+func run(args ...string) (string, error) {
 	var out bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&out)
-	root.SetArgs(args)
-	err := root.Execute()
+	_, err := execute(&out, args)
 	return out.String(), err
+}
+
+// capture runs a command line in-process with its standard output in a pipe.
+func capture(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = w
+	defer func() { os.Stdout = stdout }()
+	done := make(chan []byte)
+	go func() { b, _ := io.ReadAll(r); done <- b }()
+	_, err = execute(io.Discard, args)
+	w.Close()
+	return string(<-done), err
 }
 
 // TestUsageErrors: every mistake in the command line is a usageError (exit
@@ -38,8 +52,12 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"ls", "--json", "--format", "{{.Name}}"}, "--format"},
 		{[]string{"ls", "--format", "{{.Name"}, "--format"},
 		{[]string{"version", "extra"}, `"extra"`},
+		{[]string{"frob"}, `did you mean "probe"`},
+		{[]string{}, "no command"},
+		{[]string{"completion", "tcsh"}, "tcsh"},
+		{[]string{"ls", "--format", "{{.Nmae}}"}, "Nmae"},
 	} {
-		_, err := execute(c.args...)
+		_, err := run(c.args...)
 		var ue usageError
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("ember %v: %v; want a usage error naming %q", c.args, err, c.want)
@@ -57,19 +75,21 @@ func TestHelpAndVersion(t *testing.T) {
 		{[]string{"run", "--help"}, "--kernel"},
 		{[]string{"probe", "--help"}, "--accel"},
 		{[]string{"--version"}, "ember "},
+		{[]string{"help", "stop"}, "--timeout"},
 	} {
-		out, err := execute(c.args...)
+		out, err := run(c.args...)
 		if err != nil || !strings.Contains(out, c.want) {
 			t.Errorf("ember %v: %v; output %q lacks %q", c.args, err, out, c.want)
 		}
 	}
 }
 
-// TestCompletionAndMan: the completion scripts are valid shell, and the
-// man page lists every command and flag.
+// TestCompletionAndMan: the bash script is valid and completes commands,
+// flags and files as bash runs it; zsh and fish get theirs; the man page
+// lists every command and flag, and not the hidden one.
 func TestCompletionAndMan(t *testing.T) {
-	out, err := execute("completion", "bash")
-	if err != nil || !strings.Contains(out, "ember") {
+	out, err := capture(t, "completion", "bash")
+	if err != nil {
 		t.Fatalf("completion bash: %v", err)
 	}
 	script := filepath.Join(t.TempDir(), "ember.bash")
@@ -77,14 +97,29 @@ func TestCompletionAndMan(t *testing.T) {
 		t.Fatal(err)
 	}
 	if b, err := exec.Command("bash", "-n", script).CombinedOutput(); err != nil {
-		t.Errorf("bash -n on the completion script: %v: %s", err, b)
+		t.Fatalf("bash -n on the completion script: %v: %s", err, b)
 	}
-	for _, shell := range []string{"zsh", "fish"} {
-		if out, err := execute("completion", shell); err != nil || len(out) < 100 {
-			t.Errorf("completion %s: %v, %d bytes", shell, err, len(out))
+	for _, c := range []struct{ words, want string }{
+		{"ember ru", "run"},
+		{"ember run --ker", "--kernel"},
+		{"ember stop --ti", "--timeout"},
+		{"ember completion f", "fish"},
+	} {
+		cmd := exec.Command("bash", "-c", `source "$1"; COMP_WORDS=($2); COMP_CWORD=$((${#COMP_WORDS[@]}-1)); _ember; echo "${COMPREPLY[@]}"`, "bash", script, c.words)
+		b, err := cmd.CombinedOutput()
+		if err != nil || strings.TrimSpace(string(b)) != c.want {
+			t.Errorf("completing %q: %q, %v; want %q", c.words, b, err, c.want)
 		}
 	}
-	man, err := execute("man")
+	zsh, err := capture(t, "completion", "zsh")
+	if err != nil || !strings.HasPrefix(zsh, "#compdef ember") || !strings.Contains(zsh, "complete -F _ember ember") {
+		t.Errorf("completion zsh: %v", err)
+	}
+	fish, err := capture(t, "completion", "fish")
+	if err != nil || !strings.Contains(fish, "__fish_seen_subcommand_from run' -l kernel -r -F") {
+		t.Errorf("completion fish: %v\n%s", err, fish)
+	}
+	man, err := capture(t, "man")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,5 +130,20 @@ func TestCompletionAndMan(t *testing.T) {
 	}
 	if strings.Contains(man, daemonName) {
 		t.Errorf("man page lists the hidden %s command", daemonName)
+	}
+}
+
+// TestLsFormat: the fields a --format names, in its literal text.
+func TestLsFormat(t *testing.T) {
+	f, err := parseLsFormat(`{{.Name}}\t{{ .State }} pid={{.PID}} {{.Memory}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := f.format(lsEntry{Name: "web", State: "running", PID: 7, Memory: 256 << 20})
+	if want := "web\trunning pid=7 268435456"; got != want {
+		t.Errorf("format = %q, want %q", got, want)
+	}
+	if _, err := parseLsFormat("{{.Name"); err == nil {
+		t.Error("an unclosed {{ was accepted")
 	}
 }

@@ -1,9 +1,9 @@
 // Command ember is a type-2 hypervisor built on Linux KVM: it boots Linux
 // guests from a kernel and a disk or initramfs image.
 //
-// The command tree is spf13/cobra's, built from the commands table
-// (cli.go): each command defines its flags once, and the help, the shell
-// completion scripts and the man page all come from those definitions.
+// The commands are one table (cli.go): each command defines its flags
+// once, and the help, the shell completion scripts (completion.go) and the
+// man page (man.go) all come from those definitions.
 package main
 
 import (
@@ -30,9 +30,11 @@ func usageErrorf(format string, args ...any) error {
 }
 
 func main() {
-	root := newRoot()
-	root.SetArgs(os.Args[1:])
-	cmd, err := root.ExecuteC()
+	if len(os.Args) < 2 {
+		usage(os.Stderr)
+		os.Exit(2)
+	}
+	name, err := execute(os.Stdout, os.Args[1:])
 	if err == nil {
 		return
 	}
@@ -42,13 +44,13 @@ func main() {
 	if errors.As(err, &ee) {
 		os.Exit(ee.ExitCode())
 	}
-	name := cmd.CommandPath()
+	prog := strings.TrimSpace("ember " + name)
 	var ue usageError
-	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
-		fmt.Fprintf(os.Stderr, "%s: %s (see '%s --help')\n", name, oneLine(err.Error()), name)
+	if errors.As(err, &ue) {
+		fmt.Fprintf(os.Stderr, "%s: %s (see '%s --help')\n", prog, oneLine(err.Error()), prog)
 		os.Exit(2)
 	}
-	fmt.Fprintf(os.Stderr, "%s: %s\n", name, oneLine(err.Error()))
+	fmt.Fprintf(os.Stderr, "%s: %s\n", prog, oneLine(err.Error()))
 	os.Exit(1)
 }
 

@@ -3,48 +3,45 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
-// manCommand prints ember(1), a man page made from the command tree:
-// the same synopses, help texts and flag definitions as --help
-// ('make man' writes docs/ember.1).
-func manCommand(root *cobra.Command) *cobra.Command {
-	return &cobra.Command{
-		Use:   "man",
-		Short: "print the ember(1) man page (troff; 'man -l -' reads it)",
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			writeMan(c.OutOrStdout(), root)
+var manCommand = command{
+	name: "man", short: "print the ember(1) man page (troff: man -l <(ember man))",
+	long: "Prints ember(1), made from the same help texts and flag definitions as --help.",
+	setup: func(*pflag.FlagSet) func([]string) error {
+		return func(args []string) error {
+			if err := noArgs(args); err != nil {
+				return err
+			}
+			writeMan(os.Stdout)
 			return nil
-		},
-	}
+		}
+	},
 }
 
-func writeMan(w io.Writer, root *cobra.Command) {
+func writeMan(w io.Writer) {
 	fmt.Fprintf(w, ".TH EMBER 1 \"\" \"ember\" \"User Commands\"\n")
-	fmt.Fprintf(w, ".SH NAME\nember \\- %s\n", roff(root.Short))
+	fmt.Fprintf(w, ".SH NAME\nember \\- %s\n", roff(emberShort))
 	fmt.Fprintf(w, ".SH SYNOPSIS\n.B ember\n.I COMMAND\n[\\fIFLAGS\\fR] [\\fIARGS\\fR]\n")
-	fmt.Fprintf(w, ".SH DESCRIPTION\n%s\n", roff(root.Long))
+	fmt.Fprintf(w, ".SH DESCRIPTION\n%s\n", roff(emberLong))
 	fmt.Fprintf(w, ".SH COMMANDS\n")
-	for _, c := range root.Commands() {
-		if c.Hidden || c.Name() == "help" {
+	for _, c := range allCommands() {
+		if c.hidden {
 			continue
 		}
-		fmt.Fprintf(w, ".SS \"ember %s\"\n%s\n", roff(c.Use), roff(firstNonEmpty(c.Long, c.Short)))
-		c.Flags().VisitAll(func(f *pflag.Flag) {
-			if f.Hidden {
-				return
-			}
+		fmt.Fprintf(w, ".SS \"ember %s\"\n%s\n", roff(strings.TrimSpace(c.name+" "+c.synopsis)), roff(firstNonEmpty(c.long, c.short)))
+		fs, _ := c.flags()
+		fs.VisitAll(func(f *pflag.Flag) {
+			name, usage := pflag.UnquoteUsage(f)
 			fmt.Fprintf(w, ".TP\n\\fB\\-\\-%s\\fR", roff(f.Name))
-			if name, _ := pflag.UnquoteUsage(f); name != "" {
+			if name != "" && f.NoOptDefVal == "" {
 				fmt.Fprintf(w, " \\fI%s\\fR", roff(name))
 			}
-			_, usage := pflag.UnquoteUsage(f)
-			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "[]" {
+			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "[]" && f.DefValue != "0" {
 				usage += " (default " + f.DefValue + ")"
 			}
 			fmt.Fprintf(w, "\n%s\n", roff(usage))
@@ -55,7 +52,7 @@ func writeMan(w io.Writer, root *cobra.Command) {
 	fmt.Fprintf(w, ".SH SEE ALSO\nThe README and docs/ in ember's source tree.\n")
 }
 
-// roff escapes text for troff: backslashes, and a leading dot or quote.
+// roff escapes text for troff: backslashes, hyphens, and a leading dot or quote.
 func roff(s string) string {
 	s = strings.ReplaceAll(s, "\\", "\\e")
 	s = strings.ReplaceAll(s, "-", "\\-")
@@ -66,11 +63,4 @@ func roff(s string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -38,7 +38,7 @@ func TestStartRejectsBadNamesAndConsole(t *testing.T) {
 		{[]string{"--name", "ok", "--kernel", "/k", "--console", "none"}, "--console"},
 		{[]string{"--name", "ok", "--state-dir", t.TempDir(), "--kernel", "/nonexistent/k"}, "/nonexistent/k"},
 	} {
-		_, err := execute(append([]string{"start"}, c.args...)...)
+		_, err := run(append([]string{"start"}, c.args...)...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("start %v: %v, want an error mentioning %q", c.args, err, c.want)
 		}
@@ -55,7 +55,7 @@ func TestResolveVMReadsStateDirFlag(t *testing.T) {
 	if err := os.WriteFile(base, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := execute("inspect", "--state-dir", base, "vm1")
+	_, err := run("inspect", "--state-dir", base, "vm1")
 	if err == nil || !strings.Contains(err.Error(), base) {
 		t.Fatalf("inspect: %v, want an error naming the --state-dir %s", err, base)
 	}
