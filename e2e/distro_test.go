@@ -4,24 +4,46 @@ package e2e
 
 import (
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDebianKernel boots Debian's stock kernel (linux-image-amd64, the kernel
 // users have: guest-images/debian) with ember's initramfs, runs a command and
-// checks its status comes back and ember exits 0 at the guest's reboot.
+// checks its status comes back and ember exits 0 at the guest's reboot. The
+// kernel found the CMOS clock (no "rtc_cmos ... broken"), set its time from
+// it (the guest's date is the host's), and probed the i8042 without waiting.
 func TestDebianKernel(t *testing.T) {
 	const kernel = "guest-images/out/debian-vmlinuz"
 	need(t, kernel, "guest-images/out/initramfs.cpio.gz")
+	start := time.Now()
 	r := ember(t, "run", "--kernel", kernel, "--initrd", "guest-images/out/initramfs.cpio.gz",
-		"--memory", "512M", "--cmdline", cmdline("uname -r; exit 5"))
+		"--memory", "512M", "--cmdline", cmdline("uname -r; echo guest-epoch=$(date +%s); "+
+			"dmesg | grep -E 'rtc_cmos|i8042|serio'; exit 5"))
+	end := time.Now()
 	want, err := os.ReadFile(path("guest-images/out/debian-version"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.exitCode != 0 || !hasLine(r.out, strings.TrimSpace(string(want))) || !hasLine(r.out, "ember-guest: exit 5") {
 		t.Fatalf("exit %d; want 0, a line %q and 'ember-guest: exit 5'; output:\n%s", r.exitCode, strings.TrimSpace(string(want)), r.out)
+	}
+	m := regexp.MustCompile(`guest-epoch=(\d+)`).FindStringSubmatch(r.out)
+	if m == nil {
+		t.Fatalf("no guest-epoch line; output:\n%s", r.out)
+	}
+	epoch, _ := strconv.ParseInt(m[1], 10, 64)
+	if epoch < start.Unix()-2 || epoch > end.Unix()+2 {
+		t.Errorf("the guest's clock said %d, outside the run's %d..%d (±2 s)", epoch, start.Unix(), end.Unix())
+	}
+	if strings.Contains(r.out, "broken or not accessible") || !strings.Contains(r.out, "rtc_cmos rtc_cmos: setting system clock") {
+		t.Errorf("rtc_cmos did not find the clock; output:\n%s", r.out)
+	}
+	if !strings.Contains(r.out, "serio: i8042 KBD port") {
+		t.Errorf("no i8042 keyboard port; output:\n%s", r.out)
 	}
 	t.Logf("Debian %s: ready after %v, whole run %v", strings.TrimSpace(string(want)), r.ready, r.wall)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/embervm/ember/boot"
 	"github.com/embervm/ember/devices/i8042"
+	"github.com/embervm/ember/devices/rtc"
 	"github.com/embervm/ember/devices/serial"
 	"github.com/embervm/ember/guestmem"
 	"github.com/embervm/ember/vmm/console"
@@ -163,8 +164,8 @@ func (v *VM) attachMemory() error {
 }
 
 // attachLegacyDevices adds the devices every guest gets: COM1, the i8042
-// (whose reset line ends the VM), a sink for the POST port, and the boot
-// timer.
+// (whose reset line ends the VM), the CMOS clock, a sink for the POST
+// port, and the boot timer.
 func (v *VM) attachLegacyDevices(out io.Writer) error {
 	irq, err := newIRQLine(v.vm, com1IRQ)
 	if err != nil {
@@ -180,6 +181,7 @@ func (v *VM) attachLegacyDevices(out io.Writer) error {
 	v.serial = serial.New(out, irq)
 	kbd := i8042.New(func() { v.stop(ExitReset, nil) })
 	v.kbd = kbd
+	v.rtc = rtc.New()
 	for _, d := range []struct {
 		name       string
 		base, size uint64
@@ -191,6 +193,7 @@ func (v *VM) attachLegacyDevices(out io.Writer) error {
 		{"com1", com1Port, 8, v.serial},
 		{"i8042-data", i8042.DataPortAddr, 1, kbd.DataPort()},
 		{"i8042-cmd", i8042.CommandPortAddr, 1, kbd.CommandPort()},
+		{"rtc", rtc.IndexPort, rtc.PortSize, v.rtc},
 		{"post", postPort, 1, sink{}},
 	} {
 		if err := v.pio.Register(d.name, d.base, d.size, d.dev); err != nil {

@@ -198,6 +198,9 @@ func (v *VM) restoreDevices(st *snapshotState) error {
 	if err := v.serial.Restore(st.Devices.Serial); err != nil {
 		return err
 	}
+	if err := v.rtc.Restore(st.Devices.RTC); err != nil {
+		return err
+	}
 	if err := v.kbd.Restore(st.Devices.I8042); err != nil {
 		return err
 	}

@@ -93,6 +93,9 @@ func (v *VM) captureState() (*snapshotState, error) {
 		return nil, err
 	}
 	st.Devices.Serial = v.serial.State()
+	if v.rtc != nil {
+		st.Devices.RTC = v.rtc.State()
+	}
 	if v.kbd != nil {
 		st.Devices.I8042 = v.kbd.State()
 	}

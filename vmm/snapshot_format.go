@@ -13,6 +13,7 @@ import (
 
 	"github.com/embervm/ember/boot"
 	"github.com/embervm/ember/devices/i8042"
+	"github.com/embervm/ember/devices/rtc"
 	"github.com/embervm/ember/devices/serial"
 	"github.com/embervm/ember/devices/virtio/mmio"
 	"github.com/embervm/ember/guestmem"
@@ -122,6 +123,7 @@ type machineState struct {
 type snapshotDevices struct {
 	Serial serial.State  `json:"serial"`
 	I8042  i8042.State   `json:"i8042"`
+	RTC    rtc.State     `json:"rtc"`
 	Virtio []virtioState `json:"virtio,omitempty"` // in slot order (vmm/plan.go)
 }
 
@@ -244,6 +246,9 @@ func (s *snapshotState) check(dir string) error {
 		if chip[0] != byte(i) {
 			return badSnapshot(dir, "irqchip %d saved with chip id %d", i, chip[0])
 		}
+	}
+	if n := len(s.Devices.RTC.RAM); n != 128 || s.Devices.RTC.Index >= 128 {
+		return badSnapshot(dir, "rtc: %d bytes of registers, want 128", n)
 	}
 	if _, err := s.devices(); err != nil {
 		return fmt.Errorf("%w %s: %w", ErrBadSnapshot, dir, err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/embervm/ember/devices/bus"
 	"github.com/embervm/ember/devices/i8042"
+	"github.com/embervm/ember/devices/rtc"
 	"github.com/embervm/ember/devices/serial"
 	"github.com/embervm/ember/guestmem"
 	"github.com/embervm/ember/vmm/console"
@@ -46,6 +47,7 @@ type VM struct {
 	serial  *serial.Device
 	console *console.Batcher // the serial output's batcher; nil for no console
 	kbd     *i8042.Device
+	rtc     *rtc.Device
 	input   io.Reader
 	devices []attachedDevice // the virtio devices, in slot order (plan.go)
 	closers []io.Closer
