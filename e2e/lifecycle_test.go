@@ -129,8 +129,10 @@ func TestLifecycle(t *testing.T) {
 			State string `json:"state"`
 		} `json:"vm"`
 		Stats struct {
-			Exits  map[string]uint64         `json:"exits"`
-			Serial struct{ BytesOut uint64 } `json:"serial"`
+			Exits  map[string]uint64 `json:"exits"`
+			Serial struct {
+				BytesOut uint64 `json:"bytes_out"`
+			} `json:"serial"`
 		} `json:"stats"`
 	}
 	if err := json.Unmarshal([]byte(r.out), &insp); err != nil || insp.VM.State != "running" || insp.Stats.Exits["io"] == 0 || insp.Stats.Serial.BytesOut == 0 {
