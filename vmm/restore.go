@@ -80,9 +80,8 @@ func Restore(dir string, io IO) (_ *VM, err error) {
 
 // config is the Config a restored VM reports (and re-opens its disks with).
 func (s *snapshotState) config() Config {
-	devs, _ := s.devices() // checked by readSnapshot
 	return Config{Kernel: s.Config.Kernel, Initrd: s.Config.Initrd, Cmdline: s.Config.Cmdline,
-		Memory: s.Config.Memory, CPUs: s.Config.CPUs, Devices: devs}
+		Memory: s.Config.Memory, CPUs: s.Config.CPUs, Devices: s.devs} // s.devs: from readSnapshot's check
 }
 
 func (v *VM) mapSnapshotMemory(dir string, st *snapshotState) error {

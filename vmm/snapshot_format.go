@@ -58,6 +58,8 @@ type snapshotState struct {
 	VCPUs   []vcpuState     `json:"vcpus"`
 	Machine machineState    `json:"machine"`
 	Devices snapshotDevices `json:"devices"`
+
+	devs Devices // the virtio configuration the devices make, set by check
 }
 
 // snapshotHost describes the host the snapshot was taken on.
@@ -247,12 +249,14 @@ func (s *snapshotState) check(dir string) error {
 			return badSnapshot(dir, "irqchip %d saved with chip id %d", i, chip[0])
 		}
 	}
-	if n := len(s.Devices.RTC.RAM); n != 128 || s.Devices.RTC.Index >= 128 {
-		return badSnapshot(dir, "rtc: %d bytes of registers, want 128", n)
+	if n, i := len(s.Devices.RTC.RAM), s.Devices.RTC.Index; n != 128 || i >= 128 {
+		return badSnapshot(dir, "rtc: %d bytes of registers (want 128), index %#x (want < 0x80)", n, i)
 	}
-	if _, err := s.devices(); err != nil {
+	devs, err := s.devices()
+	if err != nil {
 		return fmt.Errorf("%w %s: %w", ErrBadSnapshot, dir, err)
 	}
+	s.devs = devs
 	return nil
 }
 
@@ -305,6 +309,9 @@ func memoryRegions(size uint64) []snapshotRegion {
 // them: the same kinds, in the same order, at the same addresses and GSIs.
 func (s *snapshotState) devices() (Devices, error) {
 	var d Devices
+	if n := len(s.Devices.Virtio); n > MaxVirtioDevices {
+		return d, fmt.Errorf("%d virtio devices saved: at most %d fit", n, MaxVirtioDevices)
+	}
 	for i, saved := range s.Devices.Virtio {
 		k, ok := kindNamed(saved.Kind)
 		if !ok {

@@ -34,6 +34,20 @@ func (e ExitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)
 // ExitCode is the process exit status.
 func (e ExitStatus) ExitCode() int { return int(e) }
 
+// UsageError is a mistake in the command line (a bad flag value or
+// argument): ember exits 2 for it.
+type UsageError struct{ Err error }
+
+func (e UsageError) Error() string { return e.Err.Error() }
+func (e UsageError) Unwrap() error { return e.Err }
+
+// UsageMistake marks it for ember's main.
+func (UsageError) UsageMistake() {}
+
+func usageErrorf(format string, args ...any) error {
+	return UsageError{fmt.Errorf(format, args...)}
+}
+
 // Synopsis and Long are the command's help.
 const (
 	Synopsis = "[--runs N] [--vs crun,runc,gokvm,qemu] [--json FILE] [--svg FILE] [FLAGS]"
@@ -69,7 +83,7 @@ func Setup(fs *pflag.FlagSet, o Options) func(args []string) error {
 	restore := fs.Bool("restore", false, "also time ember restore of a snapshot of the booted guest: to running, and to its first console answer")
 	return func(args []string) error {
 		if len(args) > 0 {
-			return fmt.Errorf("unexpected argument %q", args[0])
+			return usageErrorf("unexpected argument %q", args[0])
 		}
 
 		var rep *bench.Report
@@ -93,11 +107,11 @@ func Setup(fs *pflag.FlagSet, o Options) func(args []string) error {
 			case "off":
 				cfg.Progress = nil
 			default:
-				return fmt.Errorf("--progress %q: use line, tty, off or auto", *progress)
+				return usageErrorf("--progress %q: use line, tty, off or auto", *progress)
 			}
 			mem, err := vmm.ParseSize(*memory)
 			if err != nil {
-				return fmt.Errorf("--memory: %w", err)
+				return usageErrorf("--memory: %w", err)
 			}
 			cfg.Kernel, cfg.Initrd, cfg.Bundle, cfg.CPUs, cfg.Timeout = *kernel, *initrd, *bundle, *cpus, *timeout
 			cfg.NoMemory = !*memRun
@@ -162,7 +176,7 @@ func benchConfig(runs, vmRuns, warmup int, vs, emberMode string, o Options) (ben
 		vmRuns = runs
 	}
 	if runs < 1 || vmRuns < 1 || warmup < 0 {
-		return bench.Config{}, fmt.Errorf("--runs and --vm-runs must be at least 1, --warmup at least 0")
+		return bench.Config{}, usageErrorf("--runs and --vm-runs must be at least 1, --warmup at least 0")
 	}
 	env := bench.DetectEnv()
 	cfg := bench.Config{Runs: runs, VMRuns: vmRuns, Warmup: warmup, Env: env, EmberVersion: o.Version,
@@ -188,7 +202,7 @@ func benchConfig(runs, vmRuns, warmup int, vs, emberMode string, o Options) (ben
 		cfg.Systems = []string{"ember-setup"}
 	case "off":
 	default:
-		return cfg, fmt.Errorf("--ember %q: use full, setup, off or auto", emberMode)
+		return cfg, usageErrorf("--ember %q: use full, setup, off or auto", emberMode)
 	}
 	for _, p := range strings.Split(vs, ",") {
 		switch p = strings.TrimSpace(p); p {
@@ -196,11 +210,11 @@ func benchConfig(runs, vmRuns, warmup int, vs, emberMode string, o Options) (ben
 		case "crun", "runc", "gokvm", "qemu":
 			cfg.Systems = append(cfg.Systems, p)
 		default:
-			return cfg, fmt.Errorf("--vs: unknown peer %q (use crun, runc, gokvm, qemu)", p)
+			return cfg, usageErrorf("--vs: unknown peer %q (use crun, runc, gokvm, qemu)", p)
 		}
 	}
 	if len(cfg.Systems) == 0 {
-		return cfg, fmt.Errorf("nothing to run (--ember off and no --vs)")
+		return cfg, usageErrorf("nothing to run (--ember off and no --vs)")
 	}
 	return cfg, nil
 }

@@ -56,9 +56,14 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{}, "no command"},
 		{[]string{"completion", "tcsh"}, "tcsh"},
 		{[]string{"ls", "--format", "{{.Nmae}}"}, "Nmae"},
+		{[]string{"run", "--kernel", "/k", "--console", "tty"}, "--console"},
+		{[]string{"run", "--kernel", "/k", "--disk", "x,bogus"}, "--disk"},
+		{[]string{"run", "--kernel", "/k", "--net", "tap=t,mac=zz"}, "--net"},
+		{[]string{"bench", "--vs", "vmware"}, "vmware"},
+		{[]string{"bench", "--runs", "0"}, "--runs"},
 	} {
 		_, err := run(c.args...)
-		var ue usageError
+		var ue interface{ UsageMistake() }
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("ember %v: %v; want a usage error naming %q", c.args, err, c.want)
 		}

@@ -111,7 +111,7 @@ func parseConsole(s string) (consoleSpec, error) {
 	case strings.HasPrefix(s, "file:") && len(s) > len("file:"):
 		return consoleSpec{kind: "file", path: s[len("file:"):]}, nil
 	}
-	return consoleSpec{}, fmt.Errorf("--console %q: use stdio, none or file:PATH", s)
+	return consoleSpec{}, usageErrorf("--console %q: use stdio, none or file:PATH", s)
 }
 
 // parseDisk parses a --disk value: PATH[,ro][,id=NAME].
@@ -119,7 +119,7 @@ func parseDisk(s string) (vmm.DiskConfig, error) {
 	parts := strings.Split(s, ",")
 	d := vmm.DiskConfig{Path: parts[0]}
 	if d.Path == "" {
-		return d, fmt.Errorf("--disk %q: missing path (use PATH[,ro][,id=NAME])", s)
+		return d, usageErrorf("--disk %q: missing path (use PATH[,ro][,id=NAME])", s)
 	}
 	for _, p := range parts[1:] {
 		switch {
@@ -128,7 +128,7 @@ func parseDisk(s string) (vmm.DiskConfig, error) {
 		case strings.HasPrefix(p, "id="):
 			d.ID = p[len("id="):]
 		default:
-			return d, fmt.Errorf("--disk %q: unknown option %q (use PATH[,ro][,id=NAME])", s, p)
+			return d, usageErrorf("--disk %q: unknown option %q (use PATH[,ro][,id=NAME])", s, p)
 		}
 	}
 	return d, nil
@@ -144,15 +144,15 @@ func parseNet(s string) (vmm.NetConfig, error) {
 		case strings.HasPrefix(p, "mac="):
 			mac, err := net.ParseMAC(p[len("mac="):])
 			if err != nil || len(mac) != 6 {
-				return n, fmt.Errorf("--net %q: bad MAC address (use e.g. mac=02:00:00:00:00:01)", s)
+				return n, usageErrorf("--net %q: bad MAC address (use e.g. mac=02:00:00:00:00:01)", s)
 			}
 			n.MAC = mac
 		default:
-			return n, fmt.Errorf("--net %q: unknown option %q (use tap=NAME[,mac=MAC])", s, p)
+			return n, usageErrorf("--net %q: unknown option %q (use tap=NAME[,mac=MAC])", s, p)
 		}
 	}
 	if n.Tap == "" {
-		return n, fmt.Errorf("--net %q: missing tap=NAME", s)
+		return n, usageErrorf("--net %q: missing tap=NAME", s)
 	}
 	return n, nil
 }

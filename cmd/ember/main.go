@@ -19,11 +19,13 @@ import (
 var version = "dev"
 
 // usageError is a mistake in the command line: a bad flag, value or
-// argument. It exits 2 with one line naming the mistake and a hint.
+// argument. It exits 2 with one line naming the mistake and a hint. Any
+// error with a UsageMistake method is one (benchcmd.UsageError too).
 type usageError struct{ err error }
 
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
+func (usageError) UsageMistake()   {}
 
 func usageErrorf(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
@@ -45,7 +47,7 @@ func main() {
 		os.Exit(ee.ExitCode())
 	}
 	prog := strings.TrimSpace("ember " + name)
-	var ue usageError
+	var ue interface{ UsageMistake() }
 	if errors.As(err, &ue) {
 		fmt.Fprintf(os.Stderr, "%s: %s (see '%s --help')\n", prog, oneLine(err.Error()), prog)
 		os.Exit(2)

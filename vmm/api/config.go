@@ -42,12 +42,19 @@ type NetConfig struct {
 // bytes or a string with a unit ("256M", "1G": vmm.ParseSize).
 type Size uint64
 
-// UnmarshalJSON accepts a number of bytes or a size string.
+// UnmarshalJSON accepts a number of bytes, or a size string with a unit
+// ("512M": a bare number in a string would be ambiguous); null is no size.
 func (s *Size) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
 	if len(b) > 0 && b[0] == '"' {
 		var str string
 		if err := json.Unmarshal(b, &str); err != nil {
 			return err
+		}
+		if str == "" || str[len(str)-1] >= '0' && str[len(str)-1] <= '9' {
+			return fmt.Errorf("size %q: give a unit (K, M, G, T), or a number of bytes without quotes", str)
 		}
 		n, err := vmm.ParseSize(str)
 		if err != nil {

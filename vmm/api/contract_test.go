@@ -158,6 +158,7 @@ func TestConfigFileErrors(t *testing.T) {
 	for _, c := range []struct{ body, want string }{
 		{`{"kernel":"/k","memroy":1}`, `"memroy"`},
 		{`{"kernel":"/k","memory":"12Q"}`, "12Q"},
+		{`{"kernel":"/k","memory":"512"}`, "unit"},
 		{`{"kernel":"/k","nets":[{"tap":"t","mac":"zz"}]}`, "zz"},
 		{`{"kernel":"/k"} {}`, "after the config"},
 	} {
