@@ -88,7 +88,7 @@ func (c command) flags() (*pflag.FlagSet, func([]string) error) {
 }
 
 func lookup(name string) (command, bool) {
-	for _, c := range allCommands() {
+	for _, c := range commands {
 		if c.name == name {
 			return c, true
 		}
@@ -96,15 +96,13 @@ func lookup(name string) (command, bool) {
 	return command{}, false
 }
 
-// allCommands is the table, with the commands that describe it (added by
-// init: their own code walks the table).
-func allCommands() []command { return commands }
-
+// The commands that describe the table join it in init: their own code
+// walks it, which a variable's initializer could not.
 func init() { commands = append(commands, completionCommand, manCommand) }
 
 // suggest names the listed command that name is most likely a typo of.
 func suggest(name string) string {
-	for _, c := range allCommands() {
+	for _, c := range commands {
 		if !c.hidden && (strings.HasPrefix(c.name, name) || strings.HasPrefix(name, c.name) || editDistance(c.name, name) <= 2) {
 			return fmt.Sprintf(": did you mean %q?", c.name)
 		}
@@ -135,7 +133,7 @@ func editDistance(a, b string) int {
 
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "%s\n\nusage: ember COMMAND [FLAGS] [ARGS]\n\ncommands:\n", emberLong)
-	for _, c := range allCommands() {
+	for _, c := range commands {
 		if !c.hidden {
 			fmt.Fprintf(w, "  %-11s %s\n", c.name, c.short)
 		}

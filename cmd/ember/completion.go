@@ -53,7 +53,7 @@ type completable struct {
 
 func completables() []completable {
 	var out []completable
-	for _, c := range allCommands() {
+	for _, c := range commands {
 		if c.hidden {
 			continue
 		}
@@ -79,8 +79,9 @@ func flagNames(fl []*pflag.Flag) string {
 }
 
 func writeBashCompletion(w io.Writer) {
+	cmds := completables()
 	var names []string
-	for _, c := range completables() {
+	for _, c := range cmds {
 		names = append(names, c.name)
 	}
 	fmt.Fprintf(w, `# bash completion for ember (ember completion bash)
@@ -93,7 +94,7 @@ _ember() {
   local flags="" valued=""
   case $cmd in
 `, strings.Join(names, " "))
-	for _, c := range completables() {
+	for _, c := range cmds {
 		fmt.Fprintf(w, "    %s) flags=%q valued=%q ;;\n", c.name, flagNames(c.flags)+" --help", flagNames(c.valued))
 	}
 	fmt.Fprintf(w, `  esac
@@ -136,7 +137,7 @@ func writeFishCompletion(w io.Writer) {
 
 func keys(m map[string]bool) []string {
 	var out []string
-	for _, c := range allCommands() {
+	for _, c := range commands {
 		if m[c.name] {
 			out = append(out, c.name)
 		}

@@ -29,7 +29,7 @@ func writeMan(w io.Writer) {
 	fmt.Fprintf(w, ".SH SYNOPSIS\n.B ember\n.I COMMAND\n[\\fIFLAGS\\fR] [\\fIARGS\\fR]\n")
 	fmt.Fprintf(w, ".SH DESCRIPTION\n%s\n", roff(emberLong))
 	fmt.Fprintf(w, ".SH COMMANDS\n")
-	for _, c := range allCommands() {
+	for _, c := range commands {
 		if c.hidden {
 			continue
 		}
