@@ -35,6 +35,7 @@ const (
 	bpExtRamdiskImage = 0x0c0 // u32, boot_params.ext_ramdisk_image
 	bpExtRamdiskSize  = 0x0c4 // u32
 	bpExtCmdLinePtr   = 0x0c8 // u32
+	bpACPIRSDPAddr    = 0x070 // u64, protocol 2.14+; older kernels ignore it
 	bpE820Entries     = 0x1e8 // u8
 	bpE820Table       = 0x2d0 // 20-byte boot_e820_entry array
 	bpSize            = 0x1000
@@ -143,7 +144,8 @@ func (k *bzImage) load(mem *guestmem.Memory, r io.ReaderAt) error {
 
 // writeZeroPage builds boot_params: the image's setup header plus the
 // fields a boot loader fills in (boot.rst, "Details of Header Fields").
-func (k *bzImage) writeZeroPage(mem *guestmem.Memory, initrd, initrdSize uint64, e820 []e820Entry) error {
+func (k *bzImage) writeZeroPage(mem *guestmem.Memory, bi bootInfo) error {
+	initrd, initrdSize, e820 := bi.initrd, bi.initrdSize, bi.e820
 	le := binary.LittleEndian
 	bp := make([]byte, bpSize)
 	copy(bp[hdrStart:], k.header)
@@ -156,6 +158,7 @@ func (k *bzImage) writeZeroPage(mem *guestmem.Memory, initrd, initrdSize uint64,
 	le.PutUint32(bp[bpExtRamdiskImage:], uint32(initrd>>32))
 	le.PutUint32(bp[hdrRamdiskSize:], uint32(initrdSize))
 	le.PutUint32(bp[bpExtRamdiskSize:], uint32(initrdSize>>32))
+	le.PutUint64(bp[bpACPIRSDPAddr:], bi.rsdp)
 	bp[bpE820Entries] = byte(len(e820))
 	for i, e := range e820 {
 		p := bp[bpE820Table+20*i:]

@@ -45,6 +45,7 @@
 //	0xb000 - 0xefff      16 KiB       4 page directories    } 2 MiB pages
 //	0x20000              <= 64 KiB    command line, NUL-terminated
 //	0x9fc00              <= 1 KiB     MP floating pointer, then configuration table
+//	0xe0000              <= 128 KiB   ACPI tables, RSDP first (Config.ACPITables)
 //	0x9fc00 - 0xfffff                 reserved in the memory map (EBDA, VGA, BIOS)
 //	0x100000                          bzImage protected-mode code (PVH: p_paddr)
 //	top of low RAM                    initrd, page aligned, as high as allowed

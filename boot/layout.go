@@ -22,6 +22,10 @@ const (
 	ebdaStart    guestmem.GPA = 0x9fc00  // start of the reserved EBDA/VGA/BIOS window
 	mpTableEnd   guestmem.GPA = 0xa0000  // the MP table must end at or below this GPA
 	highMemGPA   guestmem.GPA = 0x100000 // 1 MiB: bzImage load address, end of the reserved window
+
+	// ACPIBase is where the ACPI tables go, RSDP first: the start of the
+	// BIOS area Linux scans for the RSDP, inside the reserved window.
+	ACPIBase guestmem.GPA = 0xe0000
 )
 
 // Sizes of the fixed areas.
@@ -42,7 +46,12 @@ const (
 	_ = uint(ldtGPA - tssGPA - tssSize)
 	_ = uint(mpTableEnd - mpTableGPA - mpTableSizeMax)
 	_ = uint(ebdaStart - cmdlineGPA - cmdlineAreaSize)
+	_ = uint(ACPIBase - mpTableEnd)
 )
+
+// ACPIMaxSize is the room for ACPI tables: up to the end of the reserved
+// window at 1 MiB.
+const ACPIMaxSize = uint64(highMemGPA - ACPIBase)
 
 // lowMemNeeded is the least RAM at GPA 0 Load accepts: the boot
 // structures, the reserved window and at least some room above 1 MiB.

@@ -42,6 +42,10 @@ type Config struct {
 	Initrd  string // optional path
 	Cmdline string // full command line (the VMM builds it)
 	CPUs    int    // 1..MaxCPUs, for the MP table
+
+	// ACPITables, if any, are placed at ACPIBase, RSDP first (acpi.Build
+	// lays them out for that address); the boot parameters point at it.
+	ACPITables []byte
 }
 
 // Entry is the boot vCPU's initial state. The VMM copies it into KVM's
@@ -121,7 +125,14 @@ func Load(mem *guestmem.Memory, cfg Config) (*Entry, error) {
 			return nil, err
 		}
 	}
-	if err := l.finish(mem, initrd, initrdSize, e820); err != nil {
+	bi := bootInfo{initrd: initrd, initrdSize: initrdSize, e820: e820}
+	if len(cfg.ACPITables) > 0 {
+		if err := writeACPITables(mem, cfg.ACPITables); err != nil {
+			return nil, fmt.Errorf("boot: %w", err)
+		}
+		bi.rsdp = uint64(ACPIBase)
+	}
+	if err := l.finish(mem, bi); err != nil {
 		return nil, fmt.Errorf("boot: %w", err)
 	}
 	if err := writeMPTable(mem, cfg.CPUs); err != nil {
@@ -172,8 +183,15 @@ type loader struct {
 	kernelEnd  uint64 // the initrd goes at or above this GPA
 	initrdMax  uint64 // ... and ends at or below this one
 	cmdlineMax uint64 // longest command line, NUL excluded
-	finish     func(mem *guestmem.Memory, initrd, initrdSize uint64, e820 []e820Entry) error
+	finish     func(mem *guestmem.Memory, bi bootInfo) error
 	entry      Entry
+}
+
+// bootInfo is what the boot parameters point the kernel at.
+type bootInfo struct {
+	initrd, initrdSize uint64 // GPA and size of the initrd; size 0 for none
+	e820               []e820Entry
+	rsdp               uint64 // GPA of the ACPI RSDP, 0 for none
 }
 
 // loadBzImage loads a bzImage for the 64-bit boot protocol.
@@ -193,8 +211,8 @@ func loadBzImage(mem *guestmem.Memory, r io.ReaderAt, head []byte, size int64, l
 		kernelEnd:  k.end,
 		initrdMax:  k.initrdMax,
 		cmdlineMax: min(k.cmdlineMax, cmdlineAreaSize-1),
-		finish: func(mem *guestmem.Memory, initrd, initrdSize uint64, e820 []e820Entry) error {
-			if err := k.writeZeroPage(mem, initrd, initrdSize, e820); err != nil {
+		finish: func(mem *guestmem.Memory, bi bootInfo) error {
+			if err := k.writeZeroPage(mem, bi); err != nil {
 				return err
 			}
 			return writePageTables(mem)
@@ -216,8 +234,8 @@ func loadPVH(mem *guestmem.Memory, r io.ReaderAt) (loader, error) {
 		kernelEnd:  k.end,
 		initrdMax:  uint64(guestmem.MMIOHoleEnd), // 4 GiB: 32-bit hvm_modlist_entry users
 		cmdlineMax: pvhCmdlineMax,
-		finish: func(mem *guestmem.Memory, initrd, initrdSize uint64, e820 []e820Entry) error {
-			return writeStartInfo(mem, initrd, initrdSize, e820)
+		finish: func(mem *guestmem.Memory, bi bootInfo) error {
+			return writeStartInfo(mem, bi)
 		},
 		entry: protectedModeEntry(k.entry),
 	}, nil
@@ -288,4 +306,15 @@ func freeMiB(lo, hi uint64) uint64 {
 		return 0
 	}
 	return (hi - lo) >> 20
+}
+
+// writeACPITables writes tables built by package acpi at ACPIBase.
+func writeACPITables(mem *guestmem.Memory, tables []byte) error {
+	if uint64(len(tables)) > ACPIMaxSize {
+		return fmt.Errorf("ACPI tables of %d bytes: at most %d fit below 1 MiB", len(tables), ACPIMaxSize)
+	}
+	if _, err := mem.WriteAt(tables, int64(ACPIBase)); err != nil {
+		return fmt.Errorf("write ACPI tables at %#x: %w", ACPIBase, err)
+	}
+	return nil
 }

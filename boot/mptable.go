@@ -37,8 +37,6 @@ const (
 	apicVersion   = 0x14 // integrated local xAPIC
 	ioapicVersion = 0x11
 	ioapicEnabled = 1
-	lapicAddr     = 0xfee00000
-	ioapicAddr    = 0xfec00000
 	isaBusID      = 0
 	ioapicPins    = 24 // KVM's in-kernel IOAPIC: GSI n is pin n
 
@@ -46,6 +44,13 @@ const (
 	// for the processor entries; Linux only logs them.
 	cpuSignature = 6 << 8
 	cpuFeatures  = 1<<0 | 1<<9
+)
+
+// Where the local APICs and the I/O APIC are (the MP table and the ACPI
+// MADT say so).
+const (
+	LAPICAddr  = 0xfee00000
+	IOAPICAddr = 0xfec00000
 )
 
 // mpTableSize returns the bytes the floating pointer plus the configuration
@@ -90,9 +95,9 @@ func buildMPTable(cpus int) []byte {
 	e[0], e[1] = mpBus, isaBusID
 	copy(e[2:8], "ISA   ")
 	e = e[mpEntrySize:]
-	ioapicID := byte(cpus)
+	ioapicID := IOAPICID(cpus)
 	e[0], e[1], e[2], e[3] = mpIOAPIC, ioapicID, ioapicVersion, ioapicEnabled
-	le.PutUint32(e[4:], ioapicAddr)
+	le.PutUint32(e[4:], IOAPICAddr)
 	e = e[mpEntrySize:]
 	for pin := range ioapicPins {
 		// Flags 0: polarity and trigger conform to the bus (ISA: active
@@ -114,7 +119,7 @@ func buildMPTable(cpus int) []byte {
 	copy(h[8:16], "EMBER   ")
 	copy(h[16:28], "EMBERVM     ")
 	le.PutUint16(h[34:], uint16(cpus+1+1+ioapicPins+2))
-	le.PutUint32(h[36:], lapicAddr)
+	le.PutUint32(h[36:], LAPICAddr)
 	h[7] = checksum(h)
 
 	// Floating pointer (§4.1). Feature bytes 0: a configuration table is
@@ -127,6 +132,10 @@ func buildMPTable(cpus int) []byte {
 	f[10] = checksum(f)
 	return b
 }
+
+// IOAPICID is the I/O APIC's ID on a machine with cpus processors: the
+// first after the local APICs' IDs 0 to cpus-1.
+func IOAPICID(cpus int) uint8 { return uint8(cpus) }
 
 // writeMPTable writes the MP table for cpus processors.
 func writeMPTable(mem *guestmem.Memory, cpus int) error {

@@ -185,12 +185,14 @@ func (k *pvhKernel) load(mem *guestmem.Memory) error {
 
 // writeStartInfo writes hvm_start_info, the module list (the initrd, if
 // any) and the memory map.
-func writeStartInfo(mem *guestmem.Memory, initrd, initrdSize uint64, e820 []e820Entry) error {
+func writeStartInfo(mem *guestmem.Memory, bi bootInfo) error {
+	initrd, initrdSize, e820 := bi.initrd, bi.initrdSize, bi.e820
 	le := binary.LittleEndian
 	si := make([]byte, startInfoSize)
 	le.PutUint32(si[0:], startInfoMagic)
 	le.PutUint32(si[4:], startInfoVersion)
 	le.PutUint64(si[24:], uint64(cmdlineGPA))
+	le.PutUint64(si[32:], bi.rsdp)
 	le.PutUint64(si[40:], uint64(pvhMemmapGPA))
 	le.PutUint32(si[48:], uint32(len(e820)))
 	mod := make([]byte, modlistEntrySize)

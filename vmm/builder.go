@@ -7,6 +7,8 @@ import (
 
 	"github.com/embervm/ember/boot"
 	"github.com/embervm/ember/devices/i8042"
+	"github.com/embervm/ember/devices/pm"
+	"github.com/embervm/ember/devices/pvpanic"
 	"github.com/embervm/ember/devices/rtc"
 	"github.com/embervm/ember/devices/serial"
 	"github.com/embervm/ember/guestmem"
@@ -79,11 +81,16 @@ func New(cfg Config, io IO) (_ *VM, err error) {
 	// registering guest memory with KVM (needs the VM only; on kvm_pvm
 	// KVM_SET_USER_MEMORY_REGION takes about 4 ms per 256 MiB). New waits
 	// for both whatever happens: they use guest memory, which Close unmaps.
+	tables, err := cfg.acpiTables()
+	if err != nil {
+		return nil, err
+	}
 	var entry *boot.Entry
 	var background []<-chan error
 	background = append(background, async(func() (err error) {
 		entry, err = boot.Load(mem, boot.Config{
 			Kernel: cfg.Kernel, Initrd: cfg.Initrd, Cmdline: cfg.fullCmdline(), CPUs: cfg.CPUs,
+			ACPITables: tables,
 		})
 		return err
 	}))
@@ -164,8 +171,11 @@ func (v *VM) attachMemory() error {
 }
 
 // attachLegacyDevices adds the devices every guest gets: COM1, the i8042
-// (whose reset line ends the VM), the CMOS clock, a sink for the POST
-// port, and the boot timer.
+// (whose reset line ends the VM), the CMOS clock, the ACPI power
+// management ports and power button, the pvpanic port, a sink for the
+// POST port, and the boot timer. The ACPI ones are there even with
+// NoACPI (nothing tells the guest of them then), so a snapshot's machine
+// does not depend on the option.
 func (v *VM) attachLegacyDevices(out io.Writer) error {
 	irq, err := newIRQLine(v.vm, com1IRQ)
 	if err != nil {
@@ -182,6 +192,15 @@ func (v *VM) attachLegacyDevices(out io.Writer) error {
 	kbd := i8042.New(func() { v.stop(ExitReset, nil) })
 	v.kbd = kbd
 	v.rtc = rtc.New()
+	ged, err := newIRQLine(v.vm, gedGSI)
+	if err != nil {
+		return err
+	}
+	v.closers = append(v.closers, ged)
+	v.powerButton = ged
+	power := pm.New(func() { v.stop(ExitPoweroff, nil) }, func() { v.stop(ExitReset, nil) })
+	panics := pvpanic.New(func() { v.stop(ExitPanic, nil) },
+		func() { v.logOnce[2].Do(func() { v.logf("the guest loaded a crash kernel (pvpanic)") }) })
 	for _, d := range []struct {
 		name       string
 		base, size uint64
@@ -194,6 +213,8 @@ func (v *VM) attachLegacyDevices(out io.Writer) error {
 		{"i8042-data", i8042.DataPortAddr, 1, kbd.DataPort()},
 		{"i8042-cmd", i8042.CommandPortAddr, 1, kbd.CommandPort()},
 		{"rtc", rtc.IndexPort, rtc.PortSize, v.rtc},
+		{"acpi-pm", pmPort, pm.Size, power},
+		{"pvpanic", pvpanic.Port, 1, panics},
 		{"post", postPort, 1, sink{}},
 	} {
 		if err := v.pio.Register(d.name, d.base, d.size, d.dev); err != nil {

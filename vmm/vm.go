@@ -26,10 +26,11 @@ const (
 	ExitPoweroff ExitReason = iota // the guest powered off
 	ExitReset                      // the guest rebooted (i8042 reset or KVM reset event)
 	ExitStopped                    // the VMM stopped it (Run's context was cancelled)
+	ExitPanic                      // the guest kernel panicked (it said so through pvpanic)
 )
 
 func (r ExitReason) String() string {
-	return [...]string{"poweroff", "reset", "stopped"}[r]
+	return [...]string{"poweroff", "reset", "stopped", "guest-panic"}[r]
 }
 
 // VM is a built virtual machine. Build it with New, run it once with Run,
@@ -44,14 +45,15 @@ type VM struct {
 	pio   bus.Bus
 	mmio  bus.Bus
 
-	serial  *serial.Device
-	console *console.Batcher // the serial output's batcher; nil for no console
-	kbd     *i8042.Device
-	rtc     *rtc.Device
-	input   io.Reader
-	devices []attachedDevice // the virtio devices, in slot order (plan.go)
-	closers []io.Closer
-	timer   bootTimer
+	serial      *serial.Device
+	console     *console.Batcher // the serial output's batcher; nil for no console
+	kbd         *i8042.Device
+	rtc         *rtc.Device
+	powerButton *irqLine // the GED's interrupt (acpi.go)
+	input       io.Reader
+	devices     []attachedDevice // the virtio devices, in slot order (plan.go)
+	closers     []io.Closer
+	timer       bootTimer
 
 	pause    pauser
 	running  atomic.Bool // Run has started and not returned
@@ -64,7 +66,7 @@ type VM struct {
 	Created  time.Time    // when New finished
 	firstRun atomic.Int64 // unix nanoseconds of the first KVM_RUN, 0 before
 
-	logOnce [2]sync.Once // first unhandled PIO, MMIO access
+	logOnce [3]sync.Once // first unhandled PIO, MMIO access, crash kernel loaded
 
 	closeOnce sync.Once
 	closeErr  error

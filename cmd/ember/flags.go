@@ -17,7 +17,7 @@ type vmFlags struct {
 	configFile, kernel, initrd, cmdline, memory, console string
 	cpus                                                 int
 	disks, nets                                          []string
-	rng                                                  bool
+	rng, acpi, virtioCmdline                             bool
 }
 
 func addVMFlags(fs *pflag.FlagSet) *vmFlags {
@@ -32,6 +32,8 @@ func addVMFlags(fs *pflag.FlagSet) *vmFlags {
 	fs.StringArrayVar(&f.disks, "disk", nil, "virtio-blk disk: PATH[,ro][,id=NAME] (repeatable; the first is /dev/vda)")
 	fs.StringArrayVar(&f.nets, "net", nil, "virtio-net interface on a host TAP device: tap=NAME[,mac=MAC] (repeatable; eth0, eth1...)")
 	fs.BoolVar(&f.rng, "rng", true, "virtio entropy device fed from the host's random source (--rng=false to omit)")
+	fs.BoolVar(&f.acpi, "acpi", true, "describe the machine and its virtio devices in ACPI tables, as distribution kernels need (--acpi=false for none)")
+	fs.BoolVar(&f.virtioCmdline, "virtio-cmdline", true, "also announce virtio devices with virtio_mmio.device= kernel parameters, for kernels without ACPI")
 	return f
 }
 
@@ -74,6 +76,12 @@ func (f *vmFlags) config() (vmm.Config, error) {
 	}
 	if set("rng") {
 		cfg.RNG = f.rng
+	}
+	if set("acpi") {
+		cfg.NoACPI = !f.acpi
+	}
+	if set("virtio-cmdline") {
+		cfg.NoVirtioCmdline = !f.virtioCmdline
 	}
 	if set("disk") {
 		cfg.Disks = nil

@@ -29,6 +29,10 @@ const (
 	IndexPort = 0x70 // write: register index (bit 7 masks NMIs on a PC; ignored)
 	DataPort  = 0x71 // read/write the selected register
 	PortSize  = 2
+
+	// CenturyIndex is the CMOS register holding the century (the FADT's
+	// CENTURY field names it).
+	CenturyIndex = regCentury
 )
 
 // Registers (MC146818 datasheet; the century byte is the PC convention).

@@ -22,7 +22,11 @@ type VMConfig struct {
 	CPUs    int          `json:"cpus,omitempty"`
 	Disks   []DiskConfig `json:"disks,omitempty"`
 	Nets    []NetConfig  `json:"nets,omitempty"`
-	RNG     *bool        `json:"rng,omitempty"` // absent: true
+	RNG     *bool        `json:"rng,omitempty"`  // absent: true
+	ACPI    *bool        `json:"acpi,omitempty"` // absent: true
+	// VirtioCmdline: announce virtio devices on the kernel command line
+	// too (absent: true).
+	VirtioCmdline *bool `json:"virtio_cmdline,omitempty"`
 }
 
 // DiskConfig is one virtio-blk disk.
@@ -73,8 +77,9 @@ func (s *Size) UnmarshalJSON(b []byte) error {
 
 // WireConfig returns c as it goes on the wire.
 func WireConfig(c vmm.Config) VMConfig {
-	rng := c.RNG
-	w := VMConfig{Kernel: c.Kernel, Initrd: c.Initrd, Cmdline: c.Cmdline, Memory: Size(c.Memory), CPUs: c.CPUs, RNG: &rng}
+	rng, acpi, virtioCmdline := c.RNG, !c.NoACPI, !c.NoVirtioCmdline
+	w := VMConfig{Kernel: c.Kernel, Initrd: c.Initrd, Cmdline: c.Cmdline, Memory: Size(c.Memory), CPUs: c.CPUs,
+		RNG: &rng, ACPI: &acpi, VirtioCmdline: &virtioCmdline}
 	for _, d := range c.Disks {
 		w.Disks = append(w.Disks, DiskConfig{Path: d.Path, ReadOnly: d.ReadOnly, ID: d.ID})
 	}
@@ -101,6 +106,8 @@ func (w VMConfig) Config() (vmm.Config, error) {
 		c.CPUs = 1
 	}
 	c.RNG = w.RNG == nil || *w.RNG
+	c.NoACPI = w.ACPI != nil && !*w.ACPI
+	c.NoVirtioCmdline = w.VirtioCmdline != nil && !*w.VirtioCmdline
 	for _, d := range w.Disks {
 		c.Disks = append(c.Disks, vmm.DiskConfig{Path: d.Path, ReadOnly: d.ReadOnly, ID: d.ID})
 	}
