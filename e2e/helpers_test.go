@@ -85,18 +85,35 @@ type result struct {
 	exitCode int
 	ready    time.Duration // from process start to "ember-guest: ready"
 	wall     time.Duration
+	marks    map[string]time.Duration // from process start to each of watchedLines, 0 if not seen
 }
+
+// watchedLines are the console lines whose times a result records.
+var watchedLines = []string{"ember-guest: ready", "ember-systemd: multi-user"}
+
+// outMark returns when line first appeared in the output (0: never).
+func (r result) outMark(line string) time.Duration { return r.marks[line] }
 
 // ember runs bin/ember with args (stdin /dev/null) and waits for it,
 // killing it after bootTimeout.
 func ember(t *testing.T, args ...string) result {
 	t.Helper()
 	need(t, "bin/ember")
+	return runProgram(t, path("bin/ember"), args...)
+}
+
+// runProgram runs bin with args as ember does: output collected, the
+// time of "ember-guest: ready" noted, killed after bootTimeout.
+func runProgram(t *testing.T, bin string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, path("bin/ember"), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = root
-	out := &lockedBuffer{start: time.Now(), marks: map[string]time.Duration{"ember-guest: ready": 0}}
+	out := &lockedBuffer{start: time.Now(), marks: map[string]time.Duration{}}
+	for _, l := range watchedLines {
+		out.marks[l] = 0
+	}
 	cmd.Stdout, cmd.Stderr = out, out
 	if os.Getenv("EMBER_E2E_STREAM") != "" {
 		// Also as it comes: when a test host freezes, this shows how far the guest got.
@@ -105,12 +122,16 @@ func ember(t *testing.T, args ...string) result {
 	}
 	cmd.WaitDelay = 5 * time.Second
 	err := cmd.Run()
-	res := result{out: out.String(), exitCode: cmd.ProcessState.ExitCode(), ready: out.mark("ember-guest: ready"), wall: time.Since(out.start)}
+	res := result{out: out.String(), exitCode: cmd.ProcessState.ExitCode(), ready: out.mark("ember-guest: ready"),
+		wall: time.Since(out.start), marks: map[string]time.Duration{}}
+	for _, l := range watchedLines {
+		res.marks[l] = out.mark(l)
+	}
 	if ctx.Err() != nil {
-		t.Fatalf("ember %s: still running after %v (killed); output:\n%s", strings.Join(args, " "), bootTimeout, res.out)
+		t.Fatalf("%s %s: still running after %v (killed); output:\n%s", filepath.Base(bin), strings.Join(args, " "), bootTimeout, res.out)
 	}
 	if err != nil && res.exitCode < 0 {
-		t.Fatalf("ember %s: %v", strings.Join(args, " "), err)
+		t.Fatalf("%s %s: %v", filepath.Base(bin), strings.Join(args, " "), err)
 	}
 	return res
 }

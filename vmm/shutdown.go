@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/embervm/ember/vmm/kvm"
 )
 
 // ErrPaused is returned by RequestShutdown when the VM is paused: a
@@ -29,7 +31,15 @@ var sysrqShutdown = []struct {
 // break interrupt first.
 const sysrqGap = 50 * time.Millisecond
 
-// RequestShutdown asks the guest to shut down cleanly, the way a serial
+// powerButtonGrace is how long RequestShutdown gives a guest that took
+// the ACPI power button press before it falls back to Magic SysRq.
+const powerButtonGrace = 5 * time.Second
+
+// RequestShutdown asks the guest to shut down cleanly. A guest whose
+// kernel listens to the ACPI power button (its GED interrupt is unmasked
+// in the I/O APIC: a distribution kernel with ACPI) gets a press first,
+// which systemd-logind turns into a clean poweroff, and powerButtonGrace
+// to end. Then, or for any other guest at once, it does what a serial
 // console user does without ACPI: for each of the Magic SysRq keys e, s,
 // u and b it sends a break on the UART and then the key, with short
 // pauses between (about three seconds in all). The guest kernel needs
@@ -41,6 +51,20 @@ const sysrqGap = 50 * time.Millisecond
 // with ErrNotRunning if the VM is not running or stops meanwhile,
 // ErrPaused if it is paused, or ctx.Err().
 func (v *VM) RequestShutdown(ctx context.Context) error {
+	if v.Paused() {
+		return ErrPaused
+	}
+	if v.powerButtonListened() {
+		if err := v.powerButton.Trigger(); err != nil {
+			return err
+		}
+		deadline := time.Now().Add(powerButtonGrace)
+		for time.Now().Before(deadline) && v.running.Load() && !v.stopping.Load() {
+			if err := sleep(ctx, 50*time.Millisecond); err != nil {
+				return err
+			}
+		}
+	}
 	for _, k := range sysrqShutdown {
 		if !v.running.Load() || v.stopping.Load() {
 			return ErrNotRunning
@@ -56,6 +80,16 @@ func (v *VM) RequestShutdown(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// powerButtonListened reports whether the guest requested the power
+// button's interrupt: its I/O APIC pin is unmasked.
+func (v *VM) powerButtonListened() bool {
+	if v.cfg.NoACPI || v.powerButton == nil {
+		return false
+	}
+	chip, err := v.vm.IRQChip(kvm.IRQChipIOAPIC)
+	return err == nil && !chip.IOAPICPinMasked(gedGSI)
 }
 
 // sysrq sends a break followed by key on the serial console.

@@ -136,10 +136,17 @@ func runDaemon(dir string, report func(string)) error {
 		return res.err
 	}
 	logf("ended: %v", res.reason)
+	if res.reason == vmm.ExitPanic {
+		return errGuestPanic
+	}
 	// Deferred, in order: API server, VM, console (viewers get the last
 	// output), state directory.
 	return nil
 }
+
+// errGuestPanic ends run and the VM process of start when the guest's
+// kernel reported a panic through pvpanic.
+var errGuestPanic = errors.New("the guest kernel panicked (it said so through pvpanic); its console output says why")
 
 // runResult is what VM.Run returned.
 type runResult struct {

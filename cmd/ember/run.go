@@ -18,7 +18,8 @@ var runCommand = command{
 	short: "boot a VM in the foreground, its serial console on this terminal",
 	long: "Boots a VM in the foreground. With --console stdio on a terminal, the terminal is\n" +
 		"in raw mode and goes to the guest; type Ctrl-A x to stop the VM (Ctrl-A Ctrl-A\n" +
-		"sends a Ctrl-A). Exits 0 when the guest powers off or reboots.",
+		"sends a Ctrl-A). Exits 0 when the guest powers off or reboots, 1 when its kernel\n" +
+		"panicked (reported through pvpanic) or the VMM failed.",
 	setup: func(fs *pflag.FlagSet) func([]string) error {
 		vf := addVMFlags(fs)
 		bootTimes := fs.String("boot-times", "", "write the boot milestones as JSON to this file when the VM exits (for benchmarks)")
@@ -102,8 +103,11 @@ func runForeground(consoleFlag, bootTimes string, build func(vmm.IO) (*vmm.VM, e
 	if err != nil {
 		return err
 	}
-	if reason == vmm.ExitStopped {
+	switch reason {
+	case vmm.ExitStopped:
 		fmt.Fprintln(os.Stderr, "ember: VM stopped")
+	case vmm.ExitPanic:
+		return errGuestPanic
 	}
 	return nil
 }

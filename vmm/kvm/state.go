@@ -1,10 +1,14 @@
 package kvm
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // Machine state for snapshots. The structures below are kept as the
 // kernel's own byte layouts (linux/kvm.h, asm/kvm.h x86-64): ember saves and
-// restores them whole, on the same host kind, and never interprets them.
+// restores them whole, on the same host kind, and interprets only the I/O
+// APIC's mask bits (IOAPICPinMasked).
 
 const (
 	ioGetIRQChip     = 0xc208ae62
@@ -67,6 +71,18 @@ func (vm *VM) SetIRQChip(c *IRQChip) error {
 		return fmt.Errorf("KVM_SET_IRQCHIP %d: %w", c[0], err)
 	}
 	return nil
+}
+
+// IOAPICPinMasked reports whether pin's redirection entry is masked in an
+// I/O APIC state (struct kvm_ioapic_state: redirtbl at byte 24 of the
+// chip state, 8 bytes a pin, mask bit 16). A guest unmasks a pin when a
+// driver requests its interrupt.
+func (c *IRQChip) IOAPICPinMasked(pin int) bool {
+	const redirtbl, pins, maskBit = 8 + 24, 24, 1 << 16
+	if c[0] != IRQChipIOAPIC || pin < 0 || pin >= pins {
+		return true
+	}
+	return binary.LittleEndian.Uint64(c[redirtbl+8*pin:])&maskBit != 0
 }
 
 // PIT returns the in-kernel PIT state.

@@ -1,0 +1,120 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The Debian 12 systemd guest (guest-images/debian/build-rootfs): its
+// kernel and the initramfs-tools initrd Debian generated for it, and its
+// root filesystem.
+const (
+	systemdKernel = "guest-images/out/debian-rootfs-vmlinuz"
+	systemdInitrd = "guest-images/out/debian-initrd.img"
+	systemdRootfs = "guest-images/out/debian-rootfs.ext4"
+	e2fsck        = "bin/e2fsck.static" // scripts/e2e copies it there: the test host has none
+)
+
+// TestSystemdGuest boots a distribution as its users have it: Debian's
+// stock kernel, its own initrd, and a systemd root filesystem on ember's
+// virtio disk. The kernel finds the disk through ACPI alone (no
+// virtio_mmio.device= parameter), systemd reaches multi-user.target, a
+// unit prints a marker and runs `systemctl poweroff`, which ends ember
+// with status 0 through ACPI S5. Afterwards the disk is clean (e2fsck -fn)
+// and the guest's clock read the host's at boot.
+func TestSystemdGuest(t *testing.T) {
+	need(t, systemdKernel, systemdInitrd, systemdRootfs, e2fsck)
+	disk := sparseCopy(t, path(systemdRootfs))
+	start := time.Now()
+	r := ember(t, "run", "--kernel", systemdKernel, "--initrd", systemdInitrd, "--memory", "1G",
+		"--disk", disk, "--virtio-cmdline=false", "--cmdline", "root=/dev/vda rw ember.poweroff")
+	end := time.Now()
+	marker := r.outMark("ember-systemd: multi-user")
+	if r.exitCode != 0 || marker == 0 {
+		t.Fatalf("exit %d (want 0), marker seen: %v; output:\n%s", r.exitCode, marker != 0, r.out)
+	}
+	if !strings.Contains(r.out, "reboot: Power down") {
+		t.Errorf("the guest did not power down; output:\n%s", r.out)
+	}
+	m := regexp.MustCompile(`ember-systemd: epoch=(\d+)`).FindStringSubmatch(r.out)
+	if m == nil {
+		t.Fatalf("no epoch line; output:\n%s", r.out)
+	}
+	epoch, _ := strconv.ParseInt(m[1], 10, 64)
+	if epoch < start.Unix()-2 || epoch > end.Unix()+2 {
+		t.Errorf("the guest's clock said %d, outside the run's %d..%d (±2 s)", epoch, start.Unix(), end.Unix())
+	}
+	out, err := exec.Command(path(e2fsck), "-fn", disk).CombinedOutput()
+	if err != nil {
+		t.Errorf("e2fsck -fn: %v\n%s", err, out)
+	}
+	t.Logf("systemd guest: multi-user marker after %v, ember exited after %v; e2fsck:\n%s", marker, r.wall, out)
+}
+
+// sparseCopy copies the file at src into the test's temporary directory,
+// leaving its all-zero blocks as holes (the test host's busybox cp has no
+// --sparse; its /tmp is memory), and returns the copy's path.
+func sparseCopy(t *testing.T, src string) string {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	dst := filepath.Join(t.TempDir(), filepath.Base(src))
+	out, err := os.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	buf, zero := make([]byte, 1<<20), make([]byte, 1<<20)
+	var off int64
+	for {
+		n, err := io.ReadFull(in, buf)
+		if n > 0 && !bytes.Equal(buf[:n], zero[:n]) {
+			if _, werr := out.WriteAt(buf[:n], off); werr != nil {
+				t.Fatal(werr)
+			}
+		}
+		off += int64(n)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := out.Truncate(off); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// TestSystemdGuestPanic panics the systemd guest's kernel: udev loaded
+// Debian's pvpanic driver for ember's ACPI device QEMU0001, so the panic
+// reaches ember, which exits 1 saying so (not 0, as for the reboot that
+// panic=-1 makes next).
+func TestSystemdGuestPanic(t *testing.T) {
+	need(t, systemdKernel, systemdInitrd, systemdRootfs)
+	disk := sparseCopy(t, path(systemdRootfs))
+	r := ember(t, "run", "--kernel", systemdKernel, "--initrd", systemdInitrd, "--memory", "1G",
+		"--disk", disk, "--cmdline", "root=/dev/vda rw ember.panic")
+	for _, want := range []string{"ember-systemd: pvpanic loaded", "sysrq: Trigger a crash", "guest kernel panicked"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("no %q in the output", want)
+		}
+	}
+	if r.exitCode != 1 || t.Failed() {
+		t.Fatalf("exit %d, want 1; output:\n%s", r.exitCode, r.out)
+	}
+}
