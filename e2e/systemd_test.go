@@ -11,8 +11,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/embervm/ember/vmm/state"
 )
 
 // The Debian 12 systemd guest (guest-images/debian/build-rootfs): its
@@ -117,4 +120,79 @@ func TestSystemdGuestPanic(t *testing.T) {
 	if r.exitCode != 1 || t.Failed() {
 		t.Fatalf("exit %d, want 1; output:\n%s", r.exitCode, r.out)
 	}
+}
+
+// TestSystemdGuestStop starts the systemd guest detached and stops it with
+// `ember stop`: the guest's kernel listens to ember's ACPI power button,
+// so stop presses it, systemd-logind powers the guest off cleanly (the
+// kernel's "Power down", no Magic SysRq), and the VM ends
+// before the timeout with a clean disk.
+func TestSystemdGuestStop(t *testing.T) {
+	const name = "sd"
+	need(t, systemdKernel, systemdInitrd, systemdRootfs, e2fsck)
+	stateDir := t.TempDir()
+	t.Setenv(state.EnvDir, stateDir)
+	vmDir := state.Dir{Base: stateDir, Name: name}
+	disk := sparseCopy(t, path(systemdRootfs))
+	r := ember(t, "start", "--name", name, "--kernel", systemdKernel, "--initrd", systemdInitrd, "--memory", "1G",
+		"--disk", disk, "--virtio-cmdline=false", "--cmdline", "root=/dev/vda rw")
+	if r.exitCode != 0 {
+		t.Fatalf("ember start: exit %d: %s", r.exitCode, r.out)
+	}
+	pid, err := vmDir.PID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if state.IsVMProcess(pid, vmDir) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	console := func() string { b, _ := os.ReadFile(vmDir.File(state.ConsoleLog)); return string(b) }
+	deadline := time.Now().Add(bootTimeout)
+	for !strings.Contains(console(), "ember-systemd: multi-user") {
+		if time.Now().After(deadline) || !state.IsVMProcess(pid, vmDir) {
+			t.Fatalf("no multi-user marker within %v; console:\n%s", bootTimeout, console())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	// ember stop removes the state directory with the console log: keep
+	// reading it while stop runs.
+	var last string
+	done := make(chan result)
+	go func() {
+		start := time.Now()
+		out, err := exec.Command(path("bin/ember"), "stop", "--timeout", "90s", name).CombinedOutput()
+		code := 0
+		if err != nil {
+			code = -1
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+		}
+		done <- result{out: string(out), exitCode: code, wall: time.Since(start)}
+	}()
+	var stop result
+	for waiting := true; waiting; {
+		select {
+		case stop = <-done:
+			waiting = false
+		case <-time.After(100 * time.Millisecond):
+			if c := console(); len(c) > len(last) {
+				last = c
+			}
+		}
+	}
+	if stop.exitCode != 0 || strings.Contains(stop.out, "killing") {
+		t.Fatalf("ember stop: exit %d: %s; console:\n%s", stop.exitCode, stop.out, last)
+	}
+	// The kernel's "Power down" is ACPI S5; Magic SysRq would have shown
+	// "sysrq:" lines and ended in a reboot.
+	if !strings.Contains(last, "reboot: Power down") || strings.Contains(last, "sysrq:") {
+		t.Errorf("the guest did not power down through ACPI; console:\n%s", last)
+	}
+	if out, err := exec.Command(path(e2fsck), "-fn", disk).CombinedOutput(); err != nil {
+		t.Errorf("e2fsck -fn: %v\n%s", err, out)
+	}
+	t.Logf("ember stop took %v", stop.wall)
 }

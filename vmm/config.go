@@ -33,8 +33,9 @@ const (
 // test host. Unlike Firecracker we leave out i8042.nopnp: under
 // hardware-reduced ACPI, ISA IRQ 1 exists for the kernel only through the
 // keyboard's ACPI description (without it the driver fails with EINVAL). pci=off: the machine
-// has no PCI, and a kernel with PCI support otherwise looks for config
-// space ("PCI: Fatal: No config space access function found").
+// has no PCI, so a kernel with PCI support does not probe the config
+// space ports (it still logs "PCI: Fatal: No config space access function
+// found").
 const DefaultCmdline = "console=ttyS0 reboot=k panic=-1 quiet 8250.nr_uarts=1 " +
 	"i8042.noaux i8042.nomux i8042.dumbkbd pci=off"
 

@@ -31,16 +31,18 @@ var sysrqShutdown = []struct {
 // break interrupt first.
 const sysrqGap = 50 * time.Millisecond
 
-// powerButtonGrace is how long RequestShutdown gives a guest that took
-// the ACPI power button press before it falls back to Magic SysRq.
-const powerButtonGrace = 5 * time.Second
+// powerButtonRepeat is how often RequestShutdown presses the power button
+// again: a press before the guest's handler (systemd-logind) is up is
+// lost, as on real hardware.
+const powerButtonRepeat = 5 * time.Second
 
 // RequestShutdown asks the guest to shut down cleanly. A guest whose
 // kernel listens to the ACPI power button (its GED interrupt is unmasked
-// in the I/O APIC: a distribution kernel with ACPI) gets a press first,
-// which systemd-logind turns into a clean poweroff, and powerButtonGrace
-// to end. Then, or for any other guest at once, it does what a serial
-// console user does without ACPI: for each of the Magic SysRq keys e, s,
+// in the I/O APIC: a distribution kernel with ACPI) gets a press every
+// powerButtonRepeat until the VM stops, which systemd-logind turns into a
+// clean poweroff; how long that may take is the caller's to bound (ctx),
+// as for any shutdown. Any other guest gets what a
+// serial console user does without ACPI: for each of the Magic SysRq keys e, s,
 // u and b it sends a break on the UART and then the key, with short
 // pauses between (about three seconds in all). The guest kernel needs
 // CONFIG_MAGIC_SYSRQ and CONFIG_MAGIC_SYSRQ_SERIAL; without them the
@@ -54,14 +56,19 @@ func (v *VM) RequestShutdown(ctx context.Context) error {
 	if v.Paused() {
 		return ErrPaused
 	}
+	if !v.running.Load() || v.stopping.Load() {
+		return ErrNotRunning
+	}
 	if v.powerButtonListened() {
-		if err := v.powerButton.Trigger(); err != nil {
-			return err
-		}
-		deadline := time.Now().Add(powerButtonGrace)
-		for time.Now().Before(deadline) && v.running.Load() && !v.stopping.Load() {
-			if err := sleep(ctx, 50*time.Millisecond); err != nil {
+		for {
+			if err := v.powerButton.Trigger(); err != nil {
 				return err
+			}
+			if err := sleep(ctx, powerButtonRepeat); err != nil {
+				return err
+			}
+			if !v.running.Load() || v.stopping.Load() {
+				return nil
 			}
 		}
 	}
