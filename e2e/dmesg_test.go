@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -79,4 +80,39 @@ func dmesgLines(out string) []logLine {
 		lines = append(lines, logLine{at: at, text: m[2], key: numberRE.ReplaceAllString(m[2], "#")})
 	}
 	return lines
+}
+
+// TestSystemdGuestVsQEMU boots the systemd guest (TestSystemdGuest) under
+// QEMU microvm and under ember, in the same test host with the same
+// kernel, initrd, command line and memory, each from a fresh copy of the
+// disk: both reach multi-user.target and power off. The times to the
+// marker are logged side by side for the target (ember at most
+// 1.1x QEMU); the benchmark, not this test, judges them.
+func TestSystemdGuestVsQEMU(t *testing.T) {
+	need(t, systemdKernel, systemdInitrd, systemdRootfs)
+	qemu, err := exec.LookPath("qemu-system-x86_64")
+	if err != nil {
+		t.Fatal("qemu-system-x86_64 is not in PATH (scripts/e2e stages it in the test host with scripts/bench-peers)")
+	}
+	const extra = "root=/dev/vda rw ember.poweroff"
+	qdisk := sparseCopy(t, path(systemdRootfs))
+	q := runProgram(t, qemu, append(qemuMicrovm, "-m", "1024", "-kernel", path(systemdKernel), "-initrd", path(systemdInitrd),
+		"-append", vmm.DefaultCmdline+" "+extra,
+		"-drive", "id=root,file="+qdisk+",format=raw,if=none", "-device", "virtio-blk-device,drive=root")...)
+	if err := os.Remove(qdisk); err != nil {
+		t.Fatal(err)
+	}
+	e := ember(t, "run", "--kernel", systemdKernel, "--initrd", systemdInitrd, "--memory", "1G",
+		"--disk", sparseCopy(t, path(systemdRootfs)), "--virtio-cmdline=false", "--cmdline", extra)
+	for _, r := range []struct {
+		name string
+		res  result
+	}{{"QEMU", q}, {"ember", e}} {
+		if r.res.exitCode != 0 || r.res.outMark("ember-systemd: multi-user") == 0 {
+			t.Errorf("%s: exit %d, want 0 after the multi-user marker; output:\n%s", r.name, r.res.exitCode, r.res.out)
+		}
+	}
+	qm, em := q.outMark("ember-systemd: multi-user"), e.outMark("ember-systemd: multi-user")
+	t.Logf("systemd guest to multi-user.target: ember %v, QEMU microvm %v (ember/QEMU %.2f); whole run: ember %v, QEMU %v",
+		em, qm, em.Seconds()/qm.Seconds(), e.wall, q.wall)
 }
