@@ -1,12 +1,15 @@
 package vmm
 
 import (
+	"bytes"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/embervm/ember/boot"
 	"github.com/embervm/ember/vmm/kvm"
 )
 
@@ -75,6 +78,56 @@ func TestFullCmdline(t *testing.T) {
 	}
 	if n := len((&Devices{}).plan()); n != 0 {
 		t.Errorf("an empty config plans %d devices", n)
+	}
+	c.NoVirtioCmdline = true
+	if got := c.fullCmdline(); strings.Contains(got, "virtio_mmio") {
+		t.Errorf("NoVirtioCmdline: the command line still announces devices: %q", got)
+	}
+}
+
+// TestACPITables checks what the DSDT describes: one LNRO0005 device per
+// planned virtio slot at its address and GSI, and the fixed devices.
+func TestACPITables(t *testing.T) {
+	c := Config{CPUs: 2, Devices: Devices{Disks: []DiskConfig{{Path: "a"}, {Path: "b"}}, RNG: true}}
+	tables, err := c.acpiTables()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(tables[:8]) != "RSD PTR " || uint64(len(tables)) > boot.ACPIMaxSize {
+		t.Fatalf("tables of %d bytes starting %q", len(tables), tables[:8])
+	}
+	for _, want := range []string{"VR00", "VR01", "VR02", "LNRO0005", "ACPI0013", "QEMU0001", "PWRB", "COM1", "RTC_", "KBD_"} {
+		if !bytes.Contains(tables, []byte(want)) {
+			t.Errorf("the DSDT lacks %s", want)
+		}
+	}
+	if bytes.Contains(tables, []byte("VR03")) {
+		t.Error("the DSDT describes a fourth virtio device; three are planned")
+	}
+	// Each slot's Memory32Fixed base and Interrupt GSI, as plan() placed them.
+	le := binary.LittleEndian
+	for _, s := range c.Devices.plan() {
+		mem := le.AppendUint32([]byte{0x86, 9, 0, 1}, uint32(s.base))
+		irq := le.AppendUint32([]byte{0x89, 6, 0, 3, 1}, s.gsi)
+		if !bytes.Contains(tables, mem) || !bytes.Contains(tables, irq) {
+			t.Errorf("%s: no resources for %#x, GSI %d", s.name(), s.base, s.gsi)
+		}
+	}
+	c.NoACPI = true
+	if tables, err := c.acpiTables(); tables != nil || err != nil {
+		t.Errorf("NoACPI: %d bytes of tables, %v", len(tables), err)
+	}
+	kernel := filepath.Join(t.TempDir(), "bzImage")
+	if err := os.WriteFile(kernel, []byte("not empty"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rngOnly := Config{Kernel: kernel, Memory: 256 << 20, CPUs: 1, Devices: Devices{RNG: true}, NoACPI: true, NoVirtioCmdline: true}
+	if err := rngOnly.Validate(); err == nil || !strings.Contains(err.Error(), "no way to find its virtio devices") {
+		t.Errorf("NoACPI and NoVirtioCmdline with a device: %v", err)
+	}
+	rngOnly.RNG = false
+	if err := rngOnly.Validate(); err != nil {
+		t.Errorf("NoACPI and NoVirtioCmdline without devices: %v", err)
 	}
 }
 

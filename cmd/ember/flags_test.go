@@ -132,7 +132,7 @@ func TestConfigFileAndFlags(t *testing.T) {
 		}
 	}
 	file := filepath.Join(dir, "vm.json")
-	body := `{"kernel":"` + kernel + `","memory":"512M","cpus":2,"disks":[{"path":"` + disk + `","read_only":true}],"rng":false}`
+	body := `{"kernel":"` + kernel + `","memory":"512M","cpus":2,"disks":[{"path":"` + disk + `","read_only":true}],"rng":false,"acpi":false}`
 	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -142,11 +142,13 @@ func TestConfigFileAndFlags(t *testing.T) {
 		memory uint64
 		disks  int
 		rng    bool
+		acpi   bool
 	}{
-		{[]string{"--config", file}, 2, 512 << 20, 1, false},
-		{[]string{"--config", file, "--cpus", "3", "--rng"}, 3, 512 << 20, 1, true},
-		{[]string{"--config", file, "--memory", "1G", "--disk", disk, "--disk", disk + ",ro"}, 2, 1 << 30, 2, false},
-		{[]string{"--kernel", kernel}, 1, 256 << 20, 0, true},
+		{[]string{"--config", file}, 2, 512 << 20, 1, false, false},
+		{[]string{"--config", file, "--cpus", "3", "--rng", "--acpi"}, 3, 512 << 20, 1, true, true},
+		{[]string{"--config", file, "--memory", "1G", "--disk", disk, "--disk", disk + ",ro"}, 2, 1 << 30, 2, false, false},
+		{[]string{"--kernel", kernel}, 1, 256 << 20, 0, true, true},
+		{[]string{"--kernel", kernel, "--acpi=false"}, 1, 256 << 20, 0, true, false},
 	} {
 		fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 		vf := addVMFlags(fs)
@@ -154,7 +156,8 @@ func TestConfigFileAndFlags(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg, err := vf.config()
-		if err != nil || cfg.CPUs != c.cpus || cfg.Memory != c.memory || len(cfg.Disks) != c.disks || cfg.RNG != c.rng || cfg.Kernel != kernel {
+		if err != nil || cfg.CPUs != c.cpus || cfg.Memory != c.memory || len(cfg.Disks) != c.disks || cfg.RNG != c.rng ||
+			cfg.NoACPI == c.acpi || cfg.NoVirtioCmdline || cfg.Kernel != kernel {
 			t.Errorf("%v: %+v, %v", c.args, cfg, err)
 		}
 	}

@@ -16,9 +16,11 @@ import (
 var stopCommand = command{
 	name: "stop", synopsis: "[--timeout 10s] NAME",
 	short: "ask a started VM's guest to shut down; kill it after --timeout",
-	long: "Asks the guest to shut down (a serial break and the Magic SysRq keys e, s, u, b: terminate\n" +
-		"all tasks, sync, remount read-only, reboot), waits up to --timeout for the VM to end, then\n" +
-		"kills it. A paused VM is resumed first. Its state directory is removed in every case.",
+	long: "Asks the guest to shut down, waits up to --timeout for the VM to end, then kills it. A\n" +
+		"guest whose kernel listens to the ACPI power button (a distribution's: systemd powers off\n" +
+		"cleanly) gets a press of it; any other gets a serial break and the Magic SysRq keys e, s,\n" +
+		"u, b (terminate all tasks, sync, remount read-only, reboot). A paused VM is resumed first.\n" +
+		"Its state directory is removed in every case.",
 	setup: func(fs *pflag.FlagSet) func([]string) error {
 		timeout := fs.Duration("timeout", 10*time.Second, "how long the guest gets to shut down before it is killed")
 		stateDir := addStateDirFlag(fs)

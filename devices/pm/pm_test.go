@@ -35,3 +35,26 @@ func TestReadsZero(t *testing.T) {
 		t.Errorf("read % x, want zeros", p)
 	}
 }
+
+// TestEveryWrite tries every byte value at every offset with every width:
+// only SLP_TYP=S5|SLP_EN at SleepControl powers off and only ResetValue
+// at Reset resets, whatever else a guest writes.
+func TestEveryWrite(t *testing.T) {
+	for off := uint64(0); off < 8; off++ {
+		for width := 1; width <= 4; width++ {
+			for v := 0; v < 256; v++ {
+				var offs, resets int
+				d := New(func() { offs++ }, func() { resets++ })
+				p := make([]byte, width)
+				p[0] = byte(v)
+				d.Write(off, p)
+				one := width == 1
+				wantOff := one && off == SleepControl && v&sleepEnable != 0 && v>>2&7 == SleepS5
+				wantReset := one && off == Reset && v == ResetValue
+				if (offs == 1) != wantOff || (resets == 1) != wantReset || offs > 1 || resets > 1 {
+					t.Fatalf("write %#x (%d bytes) at %d: %d poweroffs, %d resets", v, width, off, offs, resets)
+				}
+			}
+		}
+	}
+}

@@ -27,3 +27,15 @@ func TestEvents(t *testing.T) {
 		t.Errorf("read %#x, want the two supported events", p[0])
 	}
 }
+
+// TestEveryByte: a one-byte write reports a panic exactly when bit 0 is
+// set, a crash kernel exactly when only bit 1 is.
+func TestEveryByte(t *testing.T) {
+	for v := 0; v < 256; v++ {
+		var panics, crashes int
+		New(func() { panics++ }, func() { crashes++ }).Write(0, []byte{byte(v)})
+		if panics != v&Panicked || crashes != (v>>1&1)*(1-v&Panicked) {
+			t.Fatalf("write %#x: %d panics, %d crash-loaded", v, panics, crashes)
+		}
+	}
+}
