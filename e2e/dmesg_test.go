@@ -102,8 +102,7 @@ func TestSystemdGuestVsQEMU(t *testing.T) {
 	if err := os.Remove(qdisk); err != nil {
 		t.Fatal(err)
 	}
-	e := ember(t, "run", "--kernel", systemdKernel, "--initrd", systemdInitrd, "--memory", "1G",
-		"--disk", sparseCopy(t, path(systemdRootfs)), "--virtio-cmdline=false", "--cmdline", extra)
+	e := ember(t, systemdArgs("run", sparseCopy(t, path(systemdRootfs)), "ember.poweroff")...)
 	for _, r := range []struct {
 		name string
 		res  result

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -147,3 +149,17 @@ func hasLine(out, want string) bool {
 }
 
 func cmdline(cmd string) string { return fmt.Sprintf("ember.cmd=%q", cmd) }
+
+// checkGuestClock finds the guest's clock (Unix seconds) in out with re (one
+// group) and checks it fell within the run from start to end, ±2 s.
+func checkGuestClock(t *testing.T, out string, re *regexp.Regexp, start, end time.Time) {
+	t.Helper()
+	m := re.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no line matching %s; output:\n%s", re, out)
+	}
+	epoch, _ := strconv.ParseInt(m[1], 10, 64)
+	if epoch < start.Unix()-2 || epoch > end.Unix()+2 {
+		t.Errorf("the guest's clock said %d, outside the run's %d..%d (±2 s)", epoch, start.Unix(), end.Unix())
+	}
+}

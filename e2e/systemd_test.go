@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -39,8 +38,7 @@ func TestSystemdGuest(t *testing.T) {
 	need(t, systemdKernel, systemdInitrd, systemdRootfs, e2fsck)
 	disk := sparseCopy(t, path(systemdRootfs))
 	start := time.Now()
-	r := ember(t, "run", "--kernel", systemdKernel, "--initrd", systemdInitrd, "--memory", "1G",
-		"--disk", disk, "--virtio-cmdline=false", "--cmdline", "root=/dev/vda rw ember.poweroff")
+	r := ember(t, systemdArgs("run", disk, "ember.poweroff")...)
 	end := time.Now()
 	marker := r.outMark("ember-systemd: multi-user")
 	if r.exitCode != 0 || marker == 0 {
@@ -49,19 +47,20 @@ func TestSystemdGuest(t *testing.T) {
 	if !strings.Contains(r.out, "reboot: Power down") {
 		t.Errorf("the guest did not power down; output:\n%s", r.out)
 	}
-	m := regexp.MustCompile(`ember-systemd: epoch=(\d+)`).FindStringSubmatch(r.out)
-	if m == nil {
-		t.Fatalf("no epoch line; output:\n%s", r.out)
-	}
-	epoch, _ := strconv.ParseInt(m[1], 10, 64)
-	if epoch < start.Unix()-2 || epoch > end.Unix()+2 {
-		t.Errorf("the guest's clock said %d, outside the run's %d..%d (±2 s)", epoch, start.Unix(), end.Unix())
-	}
+	checkGuestClock(t, r.out, regexp.MustCompile(`ember-systemd: epoch=(\d+)`), start, end)
 	out, err := exec.Command(path(e2fsck), "-fn", disk).CombinedOutput()
 	if err != nil {
 		t.Errorf("e2fsck -fn: %v\n%s", err, out)
 	}
 	t.Logf("systemd guest: multi-user marker after %v, ember exited after %v; e2fsck:\n%s", marker, r.wall, out)
+}
+
+// systemdArgs returns the ember command line that boots the systemd guest
+// from disk, with extra on the kernel command line: the disk is found
+// through ACPI alone (--virtio-cmdline=false).
+func systemdArgs(command, disk, extra string) []string {
+	return []string{command, "--kernel", systemdKernel, "--initrd", systemdInitrd, "--memory", "1G",
+		"--disk", disk, "--virtio-cmdline=false", "--cmdline", "root=/dev/vda rw " + extra}
 }
 
 // sparseCopy copies the file at src into the test's temporary directory,
@@ -110,8 +109,7 @@ func sparseCopy(t *testing.T, src string) string {
 func TestSystemdGuestPanic(t *testing.T) {
 	need(t, systemdKernel, systemdInitrd, systemdRootfs)
 	disk := sparseCopy(t, path(systemdRootfs))
-	r := ember(t, "run", "--kernel", systemdKernel, "--initrd", systemdInitrd, "--memory", "1G",
-		"--disk", disk, "--cmdline", "root=/dev/vda rw ember.panic")
+	r := ember(t, systemdArgs("run", disk, "ember.panic")...)
 	for _, want := range []string{"ember-systemd: pvpanic loaded", "sysrq: Trigger a crash", "guest kernel panicked"} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("no %q in the output", want)
@@ -134,8 +132,7 @@ func TestSystemdGuestStop(t *testing.T) {
 	t.Setenv(state.EnvDir, stateDir)
 	vmDir := state.Dir{Base: stateDir, Name: name}
 	disk := sparseCopy(t, path(systemdRootfs))
-	r := ember(t, "start", "--name", name, "--kernel", systemdKernel, "--initrd", systemdInitrd, "--memory", "1G",
-		"--disk", disk, "--virtio-cmdline=false", "--cmdline", "root=/dev/vda rw")
+	r := ember(t, append(systemdArgs("start", disk, ""), "--name", name)...)
 	if r.exitCode != 0 {
 		t.Fatalf("ember start: exit %d: %s", r.exitCode, r.out)
 	}
