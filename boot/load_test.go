@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/embervm/ember/guestmem"
 )
 
 func TestLoadErrors(t *testing.T) {
@@ -128,5 +130,39 @@ func TestProtocolString(t *testing.T) {
 		if got := p.String(); got != want {
 			t.Errorf("%d: %q, want %q", int(p), got, want)
 		}
+	}
+}
+
+// TestACPITables: tables given in Config land at ACPIBase, and both boot
+// protocols point the kernel at them (boot_params.acpi_rsdp_addr,
+// hvm_start_info.rsdp_paddr); tables that do not fit below 1 MiB are
+// refused.
+func TestACPITables(t *testing.T) {
+	tables := append([]byte("RSD PTR "), make([]byte, 100)...)
+	for _, c := range []struct {
+		name   string
+		kernel []byte
+		rsdpAt func(m *guestmem.Memory) uint64
+	}{
+		{"bzImage", makeBzImage(bzOpts{}), func(m *guestmem.Memory) uint64 {
+			return le.Uint64(read(t, m, zeroPageGPA+bpACPIRSDPAddr, 8))
+		}},
+		{"PVH", defaultELF(), func(m *guestmem.Memory) uint64 { return le.Uint64(read(t, m, pvhInfoGPA+32, 8)) }},
+	} {
+		m := newMem(t, 32<<20, 0)
+		if _, err := Load(m, Config{Kernel: writeFile(t, "k", c.kernel), CPUs: 1, ACPITables: tables}); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := read(t, m, ACPIBase, len(tables)); !bytes.Equal(got, tables) {
+			t.Errorf("%s: tables at %#x = %q...", c.name, ACPIBase, got[:8])
+		}
+		if got := c.rsdpAt(m); got != uint64(ACPIBase) {
+			t.Errorf("%s: RSDP pointer %#x, want %#x", c.name, got, ACPIBase)
+		}
+	}
+	m := newMem(t, 32<<20, 0)
+	_, err := Load(m, Config{Kernel: writeFile(t, "k", makeBzImage(bzOpts{})), CPUs: 1, ACPITables: make([]byte, ACPIMaxSize+1)})
+	if err == nil || !strings.Contains(err.Error(), "ACPI tables") {
+		t.Errorf("oversized tables: %v", err)
 	}
 }
