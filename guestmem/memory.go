@@ -37,20 +37,21 @@ func (r Region) End() GPA { return r.GPA + GPA(len(r.Host)) }
 type Memory struct {
 	regions []Region
 	size    uint64
-	mapped  bool // true when the regions were mmap'd by New and must be unmapped
+	mapped  bool // true when the regions were mmap'd (New, FromFile) and must be unmapped
+	anon    bool // ... by New, with mapRAM
 }
 
 // New maps size bytes of anonymous guest RAM (size must be a non-zero
-// multiple of 4 KiB). Pages are not touched: the host kernel backs them on
-// first use, so start-up cost does not grow with memory size.
+// multiple of 4 KiB), 2 MiB-aligned and with transparent huge pages where
+// the host allows them (mapRAM). Pages are not touched: the host kernel
+// backs them on first use, so start-up cost does not grow with memory size.
 func New(size uint64) (*Memory, error) {
 	if size == 0 || size%4096 != 0 {
 		return nil, fmt.Errorf("guest memory size %d: must be a non-zero multiple of 4 KiB", size)
 	}
-	m := &Memory{size: size, mapped: true}
+	m := &Memory{size: size, mapped: true, anon: true}
 	for _, span := range Layout(size) {
-		b, err := unix.Mmap(-1, 0, int(span.Size), unix.PROT_READ|unix.PROT_WRITE,
-			unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
+		b, err := mapRAM(span.Size)
 		if err != nil {
 			m.Close()
 			return nil, fmt.Errorf("map %d MiB of guest memory: %w", span.Size>>20, err)
@@ -87,7 +88,11 @@ func (m *Memory) Close() error {
 	}
 	var first error
 	for _, r := range m.regions {
-		if err := unix.Munmap(r.Host); err != nil && first == nil {
+		unmap := unix.Munmap
+		if m.anon {
+			unmap = unmapRAM
+		}
+		if err := unmap(r.Host); err != nil && first == nil {
 			first = err
 		}
 	}
