@@ -72,6 +72,7 @@ type Machine struct {
 	SleepStatusPort  uint16 // WAK_STS is read here
 	ResetPort        uint16 // ResetValue is written here
 	ResetValue       uint8
+	SleepTypeS5      uint8 // the SLP_TYP of \_S5 (soft off) the sleep control register takes
 	CenturyReg       uint8 // CMOS register index of the century, 0 for none
 	Has8042          bool
 	HasCMOSRTC       bool
@@ -213,19 +214,11 @@ func madtBody(m Machine) []byte {
 	return b
 }
 
-// SleepTypeS5 is the SLP_TYP value of the _S5_ (soft off) package: the
-// guest writes SleepTypeS5<<2 | SleepEnable to the sleep control register
-// to power off.
-const (
-	SleepTypeS5 = 5
-	SleepEnable = 1 << 5
-)
-
 // dsdtBody returns the DSDT's AML: the _S5_ sleep state and the \_SB_
 // scope with m's devices.
 func dsdtBody(m Machine) []byte {
 	return aml.List(
-		aml.Name(`\_S5_`, aml.Package(aml.Int(SleepTypeS5), aml.Int(0))),
+		aml.Name(`\_S5_`, aml.Package(aml.Int(uint64(m.SleepTypeS5)), aml.Int(0))),
 		aml.Scope(`\_SB_`, m.Devices...),
 	)
 }

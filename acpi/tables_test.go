@@ -16,7 +16,7 @@ const testBase = 0xe0000
 func testMachine(cpus int) Machine {
 	return Machine{
 		CPUs: cpus, LAPICAddr: 0xfee00000, IOAPICAddr: 0xfec00000, IOAPICID: uint8(cpus),
-		SleepControlPort: 0x600, SleepStatusPort: 0x601, ResetPort: 0x602, ResetValue: 1,
+		SleepControlPort: 0x600, SleepStatusPort: 0x601, ResetPort: 0x602, ResetValue: 1, SleepTypeS5: 5,
 		CenturyReg: 0x32, Has8042: true, HasCMOSRTC: true,
 		Devices: []aml.Term{
 			aml.Device("COM1", aml.Name("_HID", aml.HID("PNP0501")), aml.Name("_UID", aml.Int(0)),

@@ -48,26 +48,31 @@ func (c *Config) acpiTables() ([]byte, error) {
 		acpiDevice("PVPN", "QEMU0001", 0, aml.IO(pvpanic.Port, 1)),
 		// The Generic Event Device's one interrupt is the power button: its
 		// event method tells the button device (0x80: "pressed").
-		aml.Device("GED", aml.Name("_HID", aml.HID("ACPI0013")), aml.Name("_UID", aml.Int(0)),
-			aml.Name("_CRS", aml.ResourceTemplate(aml.Interrupt(gedGSI))),
+		aml.Device("GED", append(identity("ACPI0013", 0, aml.Interrupt(gedGSI)),
 			aml.Method("_EVT", 1, aml.If(aml.Equal(aml.Arg0(), aml.Int(gedGSI)),
-				aml.Notify(`\_SB_.PWRB`, 0x80)))),
+				aml.Notify(`\_SB_.PWRB`, 0x80))))...),
 		aml.Device("PWRB", aml.Name("_HID", aml.HID("PNP0C0C")), aml.Name("_UID", aml.Int(0))),
 	)
 	return acpi.Build(uint64(boot.ACPIBase), acpi.Machine{
 		CPUs: c.CPUs, LAPICAddr: boot.LAPICAddr, IOAPICAddr: boot.IOAPICAddr, IOAPICID: boot.IOAPICID(c.CPUs),
 		SleepControlPort: pmPort + pm.SleepControl, SleepStatusPort: pmPort + pm.SleepStatus,
-		ResetPort: pmPort + pm.Reset, ResetValue: pm.ResetValue,
+		ResetPort: pmPort + pm.Reset, ResetValue: pm.ResetValue, SleepTypeS5: pm.SleepS5,
 		CenturyReg: rtc.CenturyIndex, Has8042: true, HasCMOSRTC: true,
 		Devices: devs,
 	})
 }
 
-// acpiDevice describes a device with a hardware ID, a unique ID and its
-// current resources.
+// acpiDevice describes a device by its identity alone.
 func acpiDevice(name, hid string, uid int, crs ...aml.Resource) aml.Term {
-	return aml.Device(name,
+	return aml.Device(name, identity(hid, uid, crs...)...)
+}
+
+// identity returns a device's hardware ID, unique ID and current
+// resources.
+func identity(hid string, uid int, crs ...aml.Resource) []aml.Term {
+	return []aml.Term{
 		aml.Name("_HID", aml.HID(hid)),
 		aml.Name("_UID", aml.Int(uint64(uid))),
-		aml.Name("_CRS", aml.ResourceTemplate(crs...)))
+		aml.Name("_CRS", aml.ResourceTemplate(crs...)),
+	}
 }
