@@ -32,10 +32,10 @@ const (
 // kernel otherwise waited out the timeouts of probing them, 6.4 s in the
 // test host. Unlike Firecracker we leave out i8042.nopnp: under
 // hardware-reduced ACPI, ISA IRQ 1 exists for the kernel only through the
-// keyboard's ACPI description (without it the driver fails with EINVAL). pci=off: the machine
-// has no PCI, so a kernel with PCI support does not probe the config
-// space ports (it still logs "PCI: Fatal: No config space access function
-// found").
+// keyboard's ACPI description (without it the driver fails with EINVAL).
+// pci=off: the machine has no PCI, so a kernel with PCI support does not
+// probe the config space ports (it still logs "PCI: Fatal: No config space
+// access function found").
 const DefaultCmdline = "console=ttyS0 reboot=k panic=-1 quiet 8250.nr_uarts=1 " +
 	"i8042.noaux i8042.nomux i8042.dumbkbd pci=off"
 
@@ -92,9 +92,9 @@ func (c *Config) Validate() error {
 func (c *Config) fullCmdline() string {
 	parts := []string{DefaultCmdline}
 	boottimer := fmt.Sprintf("ember.boottimer=%#x", BootTimerAddr)
-	devices := c.Devices.cmdline()
-	if c.NoVirtioCmdline {
-		devices = ""
+	var devices string
+	if !c.NoVirtioCmdline {
+		devices = c.Devices.cmdline()
 	}
 	for _, p := range []string{boottimer, devices, c.Cmdline} {
 		if p != "" {

@@ -41,10 +41,10 @@ const powerButtonRepeat = 5 * time.Second
 // in the I/O APIC: a distribution kernel with ACPI) gets a press every
 // powerButtonRepeat until the VM stops, which systemd-logind turns into a
 // clean poweroff; how long that may take is the caller's to bound (ctx),
-// as for any shutdown. Any other guest gets what a
-// serial console user does without ACPI: for each of the Magic SysRq keys e, s,
-// u and b it sends a break on the UART and then the key, with short
-// pauses between (about three seconds in all). The guest kernel needs
+// as for any shutdown. Any other guest gets what a serial console user
+// does without ACPI: for each of the Magic SysRq keys e, s, u and b it
+// sends a break on the UART and then the key, with short pauses between
+// (about three seconds in all). The guest kernel needs
 // CONFIG_MAGIC_SYSRQ and CONFIG_MAGIC_SYSRQ_SERIAL; without them the
 // guest reads a NUL and the letters as console input and carries on, so
 // callers must still bound the wait and stop the VM themselves.
@@ -53,11 +53,8 @@ const powerButtonRepeat = 5 * time.Second
 // with ErrNotRunning if the VM is not running or stops meanwhile,
 // ErrPaused if it is paused, or ctx.Err().
 func (v *VM) RequestShutdown(ctx context.Context) error {
-	if v.Paused() {
-		return ErrPaused
-	}
-	if !v.running.Load() || v.stopping.Load() {
-		return ErrNotRunning
+	if err := v.shutdownBlocked(); err != nil {
+		return err
 	}
 	if v.powerButtonListened() {
 		for {
@@ -73,11 +70,8 @@ func (v *VM) RequestShutdown(ctx context.Context) error {
 		}
 	}
 	for _, k := range sysrqShutdown {
-		if !v.running.Load() || v.stopping.Load() {
-			return ErrNotRunning
-		}
-		if v.Paused() {
-			return ErrPaused
+		if err := v.shutdownBlocked(); err != nil {
+			return err
 		}
 		if err := v.sysrq(ctx, k.key); err != nil {
 			return err
@@ -85,6 +79,19 @@ func (v *VM) RequestShutdown(ctx context.Context) error {
 		if err := sleep(ctx, k.after); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// shutdownBlocked says why the guest cannot act on a shutdown request
+// now: ErrNotRunning if the VM is not running or is stopping, ErrPaused if
+// it is paused; nil if it can.
+func (v *VM) shutdownBlocked() error {
+	if !v.running.Load() || v.stopping.Load() {
+		return ErrNotRunning
+	}
+	if v.Paused() {
+		return ErrPaused
 	}
 	return nil
 }
