@@ -47,7 +47,7 @@ func FromFile(path string) (*Memory, error) {
 	if !st.Mode().IsRegular() || size == 0 || size%4096 != 0 {
 		return nil, fmt.Errorf("guest memory file %s: %d bytes: must be a regular file of a non-zero multiple of 4 KiB", path, size)
 	}
-	m := &Memory{size: size, mapped: true}
+	m := &Memory{size: size, unmap: unix.Munmap}
 	var off int64
 	for _, r := range Layout(size) {
 		b, err := unix.Mmap(int(f.Fd()), off, int(r.Size), unix.PROT_READ|unix.PROT_WRITE,

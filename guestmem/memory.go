@@ -37,8 +37,7 @@ func (r Region) End() GPA { return r.GPA + GPA(len(r.Host)) }
 type Memory struct {
 	regions []Region
 	size    uint64
-	mapped  bool // true when the regions were mmap'd (New, FromFile) and must be unmapped
-	anon    bool // ... by New, with mapRAM
+	unmap   func([]byte) error // how Close unmaps each region; nil for FromRegions memory
 }
 
 // New maps size bytes of anonymous guest RAM (size must be a non-zero
@@ -49,7 +48,7 @@ func New(size uint64) (*Memory, error) {
 	if size == 0 || size%4096 != 0 {
 		return nil, fmt.Errorf("guest memory size %d: must be a non-zero multiple of 4 KiB", size)
 	}
-	m := &Memory{size: size, mapped: true, anon: true}
+	m := &Memory{size: size, unmap: unmapRAM}
 	for _, span := range Layout(size) {
 		b, err := mapRAM(span.Size)
 		if err != nil {
@@ -81,18 +80,15 @@ func FromRegions(regions ...Region) (*Memory, error) {
 	return m, nil
 }
 
-// Close unmaps memory mapped by New. It is a no-op for FromRegions memory.
+// Close unmaps memory mapped by New or FromFile. It is a no-op for
+// FromRegions memory.
 func (m *Memory) Close() error {
-	if !m.mapped {
+	if m.unmap == nil {
 		return nil
 	}
 	var first error
 	for _, r := range m.regions {
-		unmap := unix.Munmap
-		if m.anon {
-			unmap = unmapRAM
-		}
-		if err := unmap(r.Host); err != nil && first == nil {
+		if err := m.unmap(r.Host); err != nil && first == nil {
 			first = err
 		}
 	}
