@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/embervm/ember/guestmem"
+	"github.com/embervm/ember/internal/userfile"
 )
 
 // Protocol is how the kernel is entered.
@@ -241,10 +242,13 @@ func loadPVH(mem *guestmem.Memory, r io.ReaderAt) (loader, error) {
 	}, nil
 }
 
-// openRegular opens a regular file and returns its size; what names the
-// file in errors.
+// openRegular opens a regular file (userfile.Open: never blocks on a
+// FIFO) and returns its size; what names the file in errors.
 func openRegular(what, path string) (*os.File, int64, error) {
-	f, err := os.Open(path)
+	f, err := userfile.Open(what, path, os.O_RDONLY, false)
+	if errors.Is(err, userfile.ErrNotRegular) {
+		return nil, 0, err
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", what, err)
 	}
@@ -252,10 +256,6 @@ func openRegular(what, path string) (*os.File, int64, error) {
 	if err != nil {
 		f.Close()
 		return nil, 0, fmt.Errorf("%s: %w", what, err)
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, 0, fmt.Errorf("%s %s: not a regular file", what, path)
 	}
 	return f, fi.Size(), nil
 }

@@ -1,10 +1,13 @@
 package guestmem
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/embervm/ember/internal/userfile"
 )
 
 // Span is where one RAM region lies in guest physical memory.
@@ -34,7 +37,10 @@ func Layout(size uint64) []Span {
 //
 // The file must not shrink while mapped: accesses past its end would fault.
 func FromFile(path string) (*Memory, error) {
-	f, err := os.Open(path)
+	f, err := userfile.Open("guest memory file", path, os.O_RDONLY, false)
+	if errors.Is(err, userfile.ErrNotRegular) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("guest memory file: %w", err)
 	}
@@ -44,8 +50,8 @@ func FromFile(path string) (*Memory, error) {
 		return nil, fmt.Errorf("guest memory file %s: %w", path, err)
 	}
 	size := uint64(st.Size())
-	if !st.Mode().IsRegular() || size == 0 || size%4096 != 0 {
-		return nil, fmt.Errorf("guest memory file %s: %d bytes: must be a regular file of a non-zero multiple of 4 KiB", path, size)
+	if size == 0 || size%4096 != 0 {
+		return nil, fmt.Errorf("guest memory file %s: %d bytes: must be a non-zero multiple of 4 KiB", path, size)
 	}
 	m := &Memory{size: size, unmap: unix.Munmap}
 	var off int64

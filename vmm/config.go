@@ -3,6 +3,7 @@ package vmm
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/embervm/ember/boot"
+	"github.com/embervm/ember/internal/userfile"
 )
 
 // Memory limits.
@@ -64,11 +66,11 @@ func (c *Config) Validate() error {
 	if c.Kernel == "" {
 		return errors.New("no kernel: pass --kernel PATH (a bzImage or an ELF vmlinux)")
 	}
-	if err := checkReadable("kernel", c.Kernel); err != nil {
+	if err := checkReadable("kernel", c.Kernel, false); err != nil {
 		return err
 	}
 	if c.Initrd != "" {
-		if err := checkReadable("initrd", c.Initrd); err != nil {
+		if err := checkReadable("initrd", c.Initrd, false); err != nil {
 			return err
 		}
 	}
@@ -108,7 +110,7 @@ func checkDisk(d DiskConfig) error {
 	if d.Path == "" {
 		return errors.New("--disk: empty path")
 	}
-	if err := checkReadable("disk", d.Path); err != nil {
+	if err := checkReadable("disk", d.Path, true); err != nil {
 		return err
 	}
 	if !d.ReadOnly {
@@ -122,10 +124,14 @@ func checkDisk(d DiskConfig) error {
 	return nil
 }
 
-func checkReadable(what, path string) error {
-	f, err := os.Open(path)
+// checkReadable checks that path is a readable, non-empty regular file (or
+// block device, if allowed), without blocking on a FIFO (userfile.Open).
+func checkReadable(what, path string, allowBlockDevice bool) error {
+	f, err := userfile.Open(what, path, os.O_RDONLY, allowBlockDevice)
 	if err != nil {
 		switch {
+		case errors.Is(err, userfile.ErrNotRegular):
+			return err
 		case errors.Is(err, os.ErrNotExist):
 			return fmt.Errorf("%s %s: no such file (run 'make images' to build the default guest images)", what, path)
 		case errors.Is(err, os.ErrPermission):
@@ -134,14 +140,11 @@ func checkReadable(what, path string) error {
 		return fmt.Errorf("%s %s: %w", what, path, err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
+	size, err := f.Seek(0, io.SeekEnd) // a block device's size too
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", what, path, err)
 	}
-	if !st.Mode().IsRegular() {
-		return fmt.Errorf("%s %s: not a regular file", what, path)
-	}
-	if st.Size() == 0 {
+	if size == 0 {
 		return fmt.Errorf("%s %s: file is empty", what, path)
 	}
 	return nil

@@ -17,6 +17,7 @@ import (
 	"github.com/embervm/ember/devices/serial"
 	"github.com/embervm/ember/devices/virtio/mmio"
 	"github.com/embervm/ember/guestmem"
+	"github.com/embervm/ember/internal/userfile"
 	"github.com/embervm/ember/vmm/kvm"
 )
 
@@ -158,12 +159,12 @@ func badSnapshot(dir, format string, args ...any) error {
 // format, version, internal consistency, the memory file's size and the
 // disks' identity. What remains to check needs KVM (the CPU).
 func readSnapshot(dir string) (*snapshotState, error) {
-	f, err := os.Open(filepath.Join(dir, snapshotStateFile))
+	f, err := userfile.Open("snapshot state file", filepath.Join(dir, snapshotStateFile), os.O_RDONLY, false)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, badSnapshot(dir, "no %s: not a snapshot directory, or the snapshot was not completed", snapshotStateFile)
 		}
-		return nil, badSnapshot(dir, "%v", err)
+		return nil, fmt.Errorf("%w: %w", ErrBadSnapshot, err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxStateFileSize+1))
@@ -279,14 +280,20 @@ func (s *snapshotState) checkMemory(dir string) error {
 		}
 	}
 	path := filepath.Join(dir, m.File)
-	st, err := os.Stat(path)
+	f, err := userfile.Open("snapshot memory file", path, os.O_RDONLY, false)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return badSnapshot(dir, "memory file %s is missing", path)
+	case errors.Is(err, userfile.ErrNotRegular):
+		return fmt.Errorf("%w: %w", ErrBadSnapshot, err)
 	case err != nil:
 		return badSnapshot(dir, "memory file: %v", err)
-	case !st.Mode().IsRegular():
-		return badSnapshot(dir, "memory file %s is not a regular file", path)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	switch {
+	case err != nil:
+		return badSnapshot(dir, "memory file: %v", err)
 	case uint64(st.Size()) != m.Size:
 		return badSnapshot(dir, "memory file %s is %d bytes, the snapshot recorded %d: it is truncated or from another snapshot", path, st.Size(), m.Size)
 	}

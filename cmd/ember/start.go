@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/embervm/ember/internal/userfile"
 	"github.com/embervm/ember/vmm/state"
 )
 
@@ -30,6 +31,7 @@ var startCommand = command{
 		name := fs.String("name", "", "the VM's name (required; unique): a letter or digit, then up to 63 of [a-zA-Z0-9_.-]")
 		stateDir := addStateDirFlag(fs)
 		vf := addVMFlags(fs)
+		conf := addConfineFlags(fs)
 		return func(args []string) error {
 			if err := noArgs(args); err != nil {
 				return err
@@ -47,6 +49,7 @@ var startCommand = command{
 			if err != nil {
 				return err
 			}
+			spec.Confine = *conf
 			return startDetached(*stateDir, spec)
 		}
 	},
@@ -190,7 +193,7 @@ func checkRunning(d state.Dir) error {
 
 // lastLines returns the last n lines of a file, joined with "; ".
 func lastLines(path string, n int) string {
-	f, err := os.Open(path)
+	f, err := userfile.Open("log", path, os.O_RDONLY, false)
 	if err != nil {
 		return "no log (" + err.Error() + ")"
 	}

@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/embervm/ember/internal/userfile"
 )
 
 // SectorSize is the virtio block sector size (§5.2.6: sector is in
@@ -24,14 +26,18 @@ type backend struct {
 	readOnly bool
 }
 
-// openBackend opens path read-write (or read-only) and sizes it. Errors
-// name the path and say what to do.
+// openBackend opens path read-write (or read-only) and sizes it: a regular
+// file or a block device (userfile.Open refuses anything else, a FIFO
+// without blocking on it). Errors name the path and say what to do.
 func openBackend(path string, readOnly bool) (*backend, error) {
 	flag, mode := os.O_RDWR, "read-write"
 	if readOnly {
 		flag, mode = os.O_RDONLY, "read-only"
 	}
-	f, err := os.OpenFile(path, flag, 0)
+	f, err := userfile.Open("disk", path, flag, true)
+	if errors.Is(err, userfile.ErrNotRegular) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, openError(path, mode, readOnly, err)
 	}
@@ -80,8 +86,6 @@ func openError(path, mode string, readOnly bool, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		hint = " (check the path)"
-	case errors.Is(err, syscall.EISDIR):
-		hint = " (give a disk image file, not a directory)"
 	case !readOnly && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)):
 		hint = " (use ,ro for a read-only disk)"
 	}
@@ -91,13 +95,6 @@ func openError(path, mode string, readOnly bool, err error) error {
 // sizeBackend finds the image size by seeking to the end, which works for
 // regular files and block devices alike.
 func sizeBackend(path string, f *os.File) (*backend, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("disk %s: stat: %w", path, err)
-	}
-	if fi.IsDir() {
-		return nil, fmt.Errorf("disk %s: is a directory (give a disk image file)", path)
-	}
 	size, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
 		return nil, fmt.Errorf("disk %s: find size: %w", path, err)
