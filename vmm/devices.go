@@ -65,6 +65,9 @@ type deviceKind struct {
 	save    func(d *Devices, i int, dev virtio.Device) (any, error)
 	load    func(d *Devices, saved json.RawMessage) error
 	restore func(dev virtio.Device, saved json.RawMessage) error
+	// sync makes durable what the device wrote to the host (a snapshot
+	// calls it, the device quiesced), or is nil.
+	sync func(dev virtio.Device) error
 }
 
 // deviceKinds, in slot order: every disk, then every network card, then
@@ -101,6 +104,7 @@ var deviceKinds = []deviceKind{
 			}
 			return dev.(*blk.Device).Restore(s)
 		},
+		sync: func(dev virtio.Device) error { return dev.(*blk.Device).Sync() },
 	},
 	{
 		name:  "net",

@@ -49,12 +49,29 @@ func (v *VM) Snapshot(dir string) error {
 			d.transport.Wake()
 		}
 	}()
+	if err := v.syncDevices(); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
 	st, err := v.captureState()
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
 	if err := writeSnapshot(dir, st, v.mem); err != nil {
 		return fmt.Errorf("snapshot %s: %w", dir, err)
+	}
+	return nil
+}
+
+// syncDevices makes durable what the devices wrote to the host (every
+// writable disk is fdatasync'ed), so that the snapshot, once written,
+// never refers to disk contents a host crash could lose.
+func (v *VM) syncDevices() error {
+	for _, d := range v.devices {
+		if d.kind.sync != nil {
+			if err := d.kind.sync(d.dev); err != nil {
+				return fmt.Errorf("%s: %w", d.name(), err)
+			}
+		}
 	}
 	return nil
 }

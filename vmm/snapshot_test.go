@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/embervm/ember/devices/virtio/blk"
 )
 
 // counterAddr is where the counter guest keeps its count.
@@ -328,4 +330,31 @@ func FuzzReadSnapshot(f *testing.F) {
 			t.Errorf("error %v does not wrap ErrBadSnapshot", err)
 		}
 	})
+}
+
+// TestSnapshotSyncsDisks: a snapshot fdatasyncs every writable disk before
+// it is written: a disk that cannot be synced fails the snapshot, and no
+// snapshot appears.
+func TestSnapshotSyncsDisks(t *testing.T) {
+	disk := filepath.Join(t.TempDir(), "disk.img")
+	if err := os.WriteFile(disk, make([]byte, 1<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := newTinyVM(t, "counter", nil)
+	v.cfg.Disks = []DiskConfig{{Path: disk}}
+	if err := v.attachVirtioDevices(); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.syncDevices(); err != nil {
+		t.Fatalf("sync of a good disk: %v", err)
+	}
+	v.devices[0].dev.(*blk.Device).Close() // its fd closed: fdatasync fails, if called
+	dir := filepath.Join(t.TempDir(), "snap")
+	err := v.Snapshot(dir)
+	if err == nil || !strings.Contains(err.Error(), "blk0: disk "+disk+": fdatasync") {
+		t.Fatalf("snapshot with a disk that cannot sync: %v, want the fdatasync error", err)
+	}
+	if _, err := readSnapshot(dir); err == nil {
+		t.Error("a snapshot was written although its disk could not be synced")
+	}
 }
