@@ -9,7 +9,7 @@ IMAGES := guest-images/out
 KERNEL ?= $(IMAGES)/bzImage
 INITRD ?= $(IMAGES)/initramfs.cpio.gz
 
-.PHONY: all build deps images run test unit kvm e2e man clean bench
+.PHONY: all build bin/ember-seccomptest deps images run test unit kvm e2e man clean bench
 
 all: build
 
@@ -21,6 +21,11 @@ deps:
 build:
 	@mkdir -p bin
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ember ./cmd/ember
+
+# The e2e tests' ember with a test hook (cmd/ember/hook_seccomptest.go): it can be made
+# to attempt a forbidden system call. Never installed or shipped.
+bin/ember-seccomptest: build
+	CGO_ENABLED=0 $(GO) build -trimpath -tags seccomptest -ldflags '$(LDFLAGS)' -o $@ ./cmd/ember
 
 bin/e2e.test: $(shell find e2e -name '*.go' 2>/dev/null)
 	@mkdir -p bin
@@ -42,10 +47,10 @@ run: deps build images
 # Every tier, with a summary line each (scripts/test): the test host's self-test, unit tests,
 # the tests that need KVM (in the test host where /dev/kvm is not hardware-backed), and
 # end-to-end boots of real guests.
-test: deps build images bin/e2e.test
+test: deps build images bin/e2e.test bin/ember-seccomptest
 	@scripts/test
 
-unit kvm e2e: build bin/e2e.test
+unit kvm e2e: build bin/e2e.test bin/ember-seccomptest
 	@scripts/test $@
 
 # ember(1), from the same flag definitions as --help (bin/ember man).

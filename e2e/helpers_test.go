@@ -108,10 +108,19 @@ func ember(t *testing.T, args ...string) result {
 // time of "ember-guest: ready" noted, killed after bootTimeout.
 func runProgram(t *testing.T, bin string, args ...string) result {
 	t.Helper()
+	return runProgramEnv(t, nil, bin, args...)
+}
+
+// runProgramEnv is runProgram with env added to the environment.
+func runProgramEnv(t *testing.T, env []string, bin string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = root
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	out := &lockedBuffer{start: time.Now(), marks: map[string]time.Duration{}}
 	for _, l := range watchedLines {
 		out.marks[l] = 0

@@ -46,9 +46,10 @@ const (
 
 // vmSpec is a detached VM's config.json.
 type vmSpec struct {
-	Name    string     `json:"name"`
-	Config  vmm.Config `json:"config"`
-	Restore string     `json:"restore,omitempty"` // snapshot directory to restore from (ember restore)
+	Name    string      `json:"name"`
+	Config  vmm.Config  `json:"config"`
+	Restore string      `json:"restore,omitempty"` // snapshot directory to restore from (ember restore)
+	Confine confineSpec `json:"confine"`
 }
 
 // startedTimeout bounds how long the VM may take from process start to
@@ -118,6 +119,9 @@ func runDaemon(dir string, report func(string)) error {
 		return err
 	}
 
+	if err := spec.Confine.confineRunning(v, os.Stderr); err != nil {
+		return err
+	}
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer cancel()
 	done := make(chan runResult, 1)

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/embervm/ember/vmm"
+	"github.com/embervm/ember/vmm/seccomp"
 	"github.com/embervm/ember/vmm/state"
 )
 
@@ -105,7 +106,11 @@ func describe(d state.Dir) lsEntry {
 		if err == nil {
 			err = d.Remove()
 		}
-		fmt.Fprintf(os.Stderr, "ember ls: VM %s's process died%s; removed its state%s\n", d.Name, pidSuffix(st.PID), errSuffix(err))
+		how := ""
+		if r, ok := seccomp.Killed(st.PID); ok {
+			how = ": " + r
+		}
+		fmt.Fprintf(os.Stderr, "ember ls: VM %s's process died%s%s; removed its state%s\n", d.Name, pidSuffix(st.PID), how, errSuffix(err))
 		return e
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -22,6 +22,7 @@ var runCommand = command{
 		"panicked (reported through pvpanic) or the VMM failed.",
 	setup: func(fs *pflag.FlagSet) func([]string) error {
 		vf := addVMFlags(fs)
+		conf := addConfineFlags(fs)
 		bootTimes := fs.String("boot-times", "", "write the boot milestones as JSON to this file when the VM exits (for benchmarks)")
 		return func(args []string) error {
 			if err := noArgs(args); err != nil {
@@ -31,7 +32,7 @@ var runCommand = command{
 			if err != nil {
 				return err
 			}
-			return runForeground(vf.console, *bootTimes, func(cio vmm.IO) (*vmm.VM, error) { return vmm.New(cfg, cio) })
+			return runForeground(vf.console, *bootTimes, *conf, func(cio vmm.IO) (*vmm.VM, error) { return vmm.New(cfg, cio) })
 		}
 	},
 }
@@ -39,8 +40,9 @@ var runCommand = command{
 // runForeground runs the VM build makes in this process until it ends,
 // with its serial console as consoleFlag says (stdio on a terminal: raw
 // mode, Ctrl-A x quits, the terminal always restored). SIGINT, SIGTERM and
-// SIGHUP stop the VM. bootTimes, if set, gets the boot milestones.
-func runForeground(consoleFlag, bootTimes string, build func(vmm.IO) (*vmm.VM, error)) error {
+// SIGHUP stop the VM. bootTimes, if set, gets the boot milestones. conf
+// confines the process once the VM is built.
+func runForeground(consoleFlag, bootTimes string, conf confineSpec, build func(vmm.IO) (*vmm.VM, error)) error {
 	spec, err := parseConsole(consoleFlag)
 	if err != nil {
 		return err
@@ -91,6 +93,9 @@ func runForeground(consoleFlag, bootTimes string, build func(vmm.IO) (*vmm.VM, e
 		return err
 	}
 	defer v.Close()
+	if err := conf.confineRunning(v, cio.Log); err != nil {
+		return err
+	}
 	reason, err := v.Run(ctx)
 	if term != nil {
 		term.restore()

@@ -75,6 +75,7 @@ var restoreCommand = command{
 		o := restoreOptions{fs: fs}
 		fs.StringVar(&o.name, "name", "", "the VM's name (default: the snapshot directory's base name)")
 		o.stateDir = addStateDirFlag(fs)
+		o.confine = addConfineFlags(fs)
 		fs.BoolVar(&o.foreground, "foreground", false, "run the VM in this process, its console on this terminal, as 'ember run' does")
 		fs.StringVar(&o.console, "console", "stdio", "with --foreground: serial console: stdio, none, or file:PATH")
 		fs.StringVar(&o.bootTimes, "boot-times", "", "with --foreground: write the VM's milestones (restored, first KVM_RUN) as JSON to this file when it exits")
@@ -87,6 +88,7 @@ type restoreOptions struct {
 	name, console, bootTimes string
 	stateDir                 *string
 	foreground               bool
+	confine                  *confineSpec
 }
 
 func (o *restoreOptions) run(args []string) error {
@@ -103,7 +105,7 @@ func (o *restoreOptions) run(args []string) error {
 		return err
 	}
 	if o.foreground {
-		return restoreForeground(dir, o.console, o.bootTimes)
+		return restoreForeground(dir, o.console, o.bootTimes, *o.confine)
 	}
 	if o.fs.Changed("console") || o.fs.Changed("boot-times") {
 		return usageErrorf("--console and --boot-times apply to --foreground only: a detached VM's console is 'ember console NAME'")
@@ -115,7 +117,7 @@ func (o *restoreOptions) run(args []string) error {
 	if err := state.ValidName(name); err != nil {
 		return fmt.Errorf("VM name %q: %w (pass --name NAME)", name, err)
 	}
-	return startDetached(*o.stateDir, vmSpec{Name: name, Config: cfg, Restore: dir})
+	return startDetached(*o.stateDir, vmSpec{Name: name, Config: cfg, Restore: dir, Confine: *o.confine})
 }
 
 // newVM builds a detached VM: restored from its snapshot if it has one,
@@ -129,6 +131,6 @@ func newVM(spec vmSpec, io vmm.IO) (*vmm.VM, error) {
 
 // restoreForeground runs a VM restored from dir in this process, as
 // 'ember run' runs a booted one.
-func restoreForeground(dir, consoleFlag, bootTimes string) error {
-	return runForeground(consoleFlag, bootTimes, func(cio vmm.IO) (*vmm.VM, error) { return vmm.Restore(dir, cio) })
+func restoreForeground(dir, consoleFlag, bootTimes string, conf confineSpec) error {
+	return runForeground(consoleFlag, bootTimes, conf, func(cio vmm.IO) (*vmm.VM, error) { return vmm.Restore(dir, cio) })
 }

@@ -1,0 +1,39 @@
+//go:build seccomptest
+
+package main
+
+import (
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/embervm/ember/vmm"
+)
+
+// A binary built with -tags seccomptest (bin/ember-seccomptest, for the
+// e2e tests only; never the release binary) makes the VM process attempt
+// the system call EMBER_TEST_FORBIDDEN_SYSCALL names once its guest has
+// run for a moment: the test proves the filter kills the process and the
+// kill is reported.
+func init() {
+	testHook = func(v *vmm.VM) {
+		what := os.Getenv("EMBER_TEST_FORBIDDEN_SYSCALL")
+		if what == "" {
+			return
+		}
+		go func() {
+			for v.FirstRun().IsZero() {
+				time.Sleep(10 * time.Millisecond)
+			}
+			time.Sleep(500 * time.Millisecond)
+			switch what {
+			case "execve":
+				_ = syscall.Exec("/bin/sh", []string{"sh", "-c", "echo escaped"}, nil)
+			case "socket":
+				_, _ = unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+			}
+		}()
+	}
+}

@@ -1,0 +1,73 @@
+package seccomp
+
+// The reviewed allow-list: every system call a VM process makes once its
+// VM is built (after vmm.New or vmm.Restore returned, before the first
+// KVM_RUN), grouped by who needs it. Anything not here kills the process.
+// Opening /dev/kvm, creating the VM, its memory, vCPUs, devices, sockets
+// and TAPs all happen before the filter goes on, so none of that is here:
+// no socket, no execve, no fork, no mount, no ptrace, no bpf, no
+// KVM_CREATE_*, no new memory slot.
+//
+// To find a call that is missing, run the VM with EMBER_SECCOMP_LOG=1:
+// forbidden calls are then allowed and logged by the kernel (dmesg: audit
+// type=1326 ... syscall=N).
+
+// goRuntime is what the Go runtime of any ember process calls: memory
+// (mmap, munmap, madvise for the heap and stacks), threads (clone of a
+// thread, never of a process: see cloneThread), scheduling and timers
+// (futex, sched_yield, nanosleep, the netpoller's epoll and eventfd),
+// signals (preemption with SIGURG through tgkill; os/signal's handlers),
+// and exit.
+var goRuntime = []string{
+	"mmap", "munmap", "madvise", "mprotect", "mremap",
+	"futex", "sched_yield", "nanosleep", "clock_nanosleep", "clock_gettime", "gettimeofday",
+	"getpid", "gettid", "tgkill", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack",
+	"restart_syscall", "sched_getaffinity", "getrandom",
+	"epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2", "eventfd2", "pipe2",
+	"exit", "exit_group",
+}
+
+// fileIO is reading and writing descriptors the VM process already holds:
+// guest disks (pread64/pwrite64 and their vector forms, fdatasync and
+// fsync for flushes and snapshots, fallocate for discards), TAP devices,
+// eventfds, the console and its log, the API and console sockets (read,
+// write, and recvmsg/sendmsg of the net package), and fcntl/fstat/lseek
+// that the os package uses on any of them.
+var fileIO = []string{
+	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2",
+	"close", "fcntl", "fstat", "lseek", "fsync", "fdatasync", "fallocate", "ftruncate", "dup", "dup3",
+	"ppoll", "pselect6", "poll",
+}
+
+// sockets is the API server and the console socket accepting clients on
+// the unix sockets they already listen on. No new socket can be made.
+var sockets = []string{
+	"accept4", "recvfrom", "sendto", "recvmsg", "sendmsg", "shutdown",
+	"getsockname", "getpeername", "getsockopt", "setsockopt",
+}
+
+// files is what writing a snapshot (its directory, the memory file and
+// state.json: create, write, fsync, rename), rotating the console log and
+// removing the state directory at exit need: paths inside directories the
+// user chose. (The jail, --jail, is what limits which paths exist.)
+var files = []string{
+	"openat", "newfstatat", "statx", "mkdirat", "renameat", "renameat2", "unlinkat", "getdents64",
+	"flock", "fchmod", "fchmodat", "fchown", "readlinkat", "faccessat", "faccessat2", "umask",
+	"getuid", "geteuid", "getgid", "getegid",
+}
+
+// kvmIoctls are the KVM ioctls of a running VM: KVM_RUN; the irqfds and
+// ioeventfds a virtio device registers when the guest's driver starts it
+// (and removes on reset); reading state for a snapshot, for `ember
+// inspect` and for the power button's pin; the kvmclock's paused flag.
+// Nothing that creates a VM, vCPU or memory slot, nor sets vCPU state.
+var kvmIoctls = []string{
+	"KVM_RUN", "KVM_IRQFD", "KVM_IOEVENTFD", "KVM_IRQ_LINE", "KVM_KVMCLOCK_CTRL",
+	"KVM_CHECK_EXTENSION", "KVM_GET_MSR_INDEX_LIST", "KVM_GET_SUPPORTED_CPUID", "KVM_GET_TSC_KHZ",
+	"KVM_GET_REGS", "KVM_GET_SREGS", "KVM_GET_MSRS", "KVM_GET_FPU", "KVM_GET_LAPIC", "KVM_GET_MP_STATE",
+	"KVM_GET_IRQCHIP", "KVM_GET_PIT2", "KVM_GET_CLOCK", "KVM_GET_VCPU_EVENTS", "KVM_GET_XSAVE",
+	"KVM_GET_XCRS", "KVM_GET_DEBUGREGS",
+}
+
+// ttyIoctls restore the terminal `ember run` put in raw mode.
+var ttyIoctls = []string{"TCGETS", "TCSETS"}
