@@ -55,10 +55,23 @@ func New(size uint64) (*Memory, error) {
 			m.Close()
 			return nil, fmt.Errorf("map %d MiB of guest memory: %w", span.Size>>20, err)
 		}
-		_ = unix.Madvise(b, unix.MADV_MERGEABLE) // best effort: KSM may be off
 		m.regions = append(m.regions, Region{GPA: span.GPA, Host: b})
 	}
 	return m, nil
+}
+
+// EnableKSM offers the memory to the host's kernel samepage merging (KSM),
+// which shares identical pages between VMs. It is off unless the user asks
+// (--ksm): merging lets one VM learn, by timing its writes, which pages
+// another VM holds (a known cross-VM side channel). KSM itself may be off
+// on the host (/sys/kernel/mm/ksm/run); that is not an error.
+func (m *Memory) EnableKSM() error {
+	for _, r := range m.regions {
+		if err := unix.Madvise(r.Host, unix.MADV_MERGEABLE); err != nil {
+			return fmt.Errorf("KSM (madvise MADV_MERGEABLE): %w", err)
+		}
+	}
+	return nil
 }
 
 // FromRegions wraps caller-owned buffers as guest memory (for tests and

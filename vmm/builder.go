@@ -76,6 +76,11 @@ func New(cfg Config, io IO) (_ *VM, err error) {
 		return nil, err
 	}
 	v.mem = mem
+	if cfg.KSM {
+		if err := mem.EnableKSM(); err != nil {
+			return nil, err
+		}
+	}
 	// Two slow steps run beside the others, in goroutines of their own:
 	// loading the kernel and initrd (needs guest memory but no KVM), and
 	// registering guest memory with KVM (needs the VM only; on kvm_pvm

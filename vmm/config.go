@@ -58,6 +58,9 @@ type Config struct {
 	// CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES otherwise sees each device twice
 	// (the second probe fails with EBUSY, harmlessly).
 	NoVirtioCmdline bool
+	// KSM offers guest RAM to the host's kernel samepage merging. Off by
+	// default: merged pages let one VM time another's memory contents.
+	KSM bool
 }
 
 // Validate checks the config before anything is created, so a user's

@@ -17,7 +17,7 @@ type vmFlags struct {
 	configFile, kernel, initrd, cmdline, memory, console string
 	cpus                                                 int
 	disks, nets                                          []string
-	rng, acpi, virtioCmdline                             bool
+	rng, acpi, virtioCmdline, ksm                        bool
 }
 
 func addVMFlags(fs *pflag.FlagSet) *vmFlags {
@@ -33,6 +33,7 @@ func addVMFlags(fs *pflag.FlagSet) *vmFlags {
 	fs.StringArrayVar(&f.nets, "net", nil, "virtio-net interface on a host TAP device: tap=NAME[,mac=MAC] (repeatable; eth0, eth1...)")
 	fs.BoolVar(&f.rng, "rng", true, "virtio entropy device fed from the host's random source (--rng=false to omit)")
 	fs.BoolVar(&f.acpi, "acpi", true, "describe the machine and its virtio devices in ACPI tables, as distribution kernels need (--acpi=false for none)")
+	fs.BoolVar(&f.ksm, "ksm", false, "offer guest memory to the host's kernel samepage merging (KSM): saves memory across similar VMs, but lets one VM learn by timing which pages another holds")
 	fs.BoolVar(&f.virtioCmdline, "virtio-cmdline", true, "also announce virtio devices with virtio_mmio.device= kernel parameters, for kernels without ACPI")
 	return f
 }
@@ -79,6 +80,9 @@ func (f *vmFlags) config() (vmm.Config, error) {
 	}
 	if set("acpi") {
 		cfg.NoACPI = !f.acpi
+	}
+	if set("ksm") {
+		cfg.KSM = f.ksm
 	}
 	if set("virtio-cmdline") {
 		cfg.NoVirtioCmdline = !f.virtioCmdline
