@@ -2,6 +2,7 @@ package virtio
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/embervm/ember/devices/virtio/queue"
 	"github.com/embervm/ember/guestmem"
@@ -19,6 +20,18 @@ import (
 // broken or the interrupt failed. Devices return it from their worker
 // handler so the transport asks the driver for a reset.
 func ServeQueue(mem *guestmem.Memory, q *queue.Queue, irq Interrupt, handle func(queue.Chain) uint32) error {
+	return ServeQueueLimited(mem, q, irq, nil, nil, handle)
+}
+
+// ServeQueueLimited is ServeQueue under a throttle: before handle gets a
+// chain, Take must admit cost(c) bytes (one operation). A chain it
+// refuses goes back to the ring (queue.Unpop) and serving stops until the
+// throttle's timer resumes it. While the throttle waits, nothing is
+// popped. The interrupt for the chains already used is raised either way.
+func ServeQueueLimited(mem *guestmem.Memory, q *queue.Queue, irq Interrupt, th *Throttle, cost func(queue.Chain) uint64, handle func(queue.Chain) uint32) error {
+	if th != nil && th.waiting {
+		return nil
+	}
 	for {
 		c, ok, err := q.Pop(mem)
 		var bad *queue.ChainError
@@ -29,6 +42,9 @@ func ServeQueue(mem *guestmem.Memory, q *queue.Queue, irq Interrupt, handle func
 			} else {
 				err = nil
 			}
+		case err == nil && ok && th != nil && !th.Take(cost(c)):
+			q.Unpop()
+			ok = false
 		case err == nil && ok:
 			err = q.AddUsed(mem, c.Head, handle(c))
 		}
@@ -38,6 +54,9 @@ func ServeQueue(mem *guestmem.Memory, q *queue.Queue, irq Interrupt, handle func
 		if !ok && bad == nil {
 			break
 		}
+	}
+	if err := th.Err(); err != nil {
+		return fmt.Errorf("rate limit: %w", err)
 	}
 	if q.NeedsInterrupt(mem) {
 		return irq.Signal(UsedBuffer)

@@ -2,9 +2,11 @@ package blk
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sync/atomic"
 
+	"github.com/embervm/ember/devices/ratelimit"
 	"github.com/embervm/ember/devices/virtio"
 	"github.com/embervm/ember/devices/virtio/queue"
 	"github.com/embervm/ember/guestmem"
@@ -39,6 +41,9 @@ const (
 type Options struct {
 	ReadOnly bool   // open the image read-only and offer VIRTIO_BLK_F_RO
 	ID       string // GET_ID answer, at most 20 bytes; default: the image's device:inode
+	// Rate limits the disk's bytes (data read and written) and requests
+	// per second; the zero value is unlimited.
+	Rate ratelimit.Config
 }
 
 // Device is a virtio block device on a raw image file.
@@ -50,6 +55,9 @@ type Device struct {
 	worker  virtio.Worker
 	req     request // scratch for the worker's current request
 	stats   counters
+	// throttle holds requests back when Options.Rate runs out; nil when
+	// unlimited. Used by the worker only.
+	throttle *virtio.Throttle
 }
 
 var _ virtio.Device = (*Device)(nil)
@@ -64,7 +72,11 @@ func New(path string, opts Options) (*Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Device{path: path, backend: b}
+	th, err := virtio.NewThrottle(opts.Rate)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("disk %s: %w", path, err), b.close())
+	}
+	d := &Device{path: path, backend: b, throttle: th}
 	id := opts.ID
 	if id == "" {
 		id = b.id()
@@ -86,10 +98,11 @@ func (d *Device) IgnoredBytes() uint64 { return d.backend.tail }
 // Close stops the device and closes the image.
 func (d *Device) Close() error {
 	d.Reset()
+	var errs []error
 	if err := d.backend.close(); err != nil {
-		return fmt.Errorf("disk %s: close: %w", d.path, err)
+		errs = append(errs, fmt.Errorf("disk %s: close: %w", d.path, err))
 	}
-	return d.worker.Err()
+	return errors.Join(append(errs, d.throttle.Close(), d.worker.Err())...)
 }
 
 // Type returns virtio.IDBlock.
@@ -120,9 +133,9 @@ func (d *Device) Activate(a virtio.Activation) error {
 		return err
 	}
 	handle := func(c queue.Chain) uint32 { return d.handle(a.Mem, c) }
-	return d.worker.Start([]virtio.Source{
-		virtio.QueueSource(n, func() error { return virtio.ServeQueue(a.Mem, q, a.IRQ, handle) }),
-	}, a.Fail)
+	serve := func() error { return virtio.ServeQueueLimited(a.Mem, q, a.IRQ, d.throttle, requestCost, handle) }
+	sources := append([]virtio.Source{virtio.QueueSource(n, serve)}, d.throttle.Sources(serve)...)
+	return d.worker.Start(sources, a.Fail)
 }
 
 // Reset stops the worker, waiting for the request in progress.
@@ -206,6 +219,7 @@ type Stats struct {
 	ReadOnlyWrites uint64 `json:"read_only_writes"` // writes refused because the disk is read-only
 	IOErrors       uint64 `json:"io_errors"`        // backend failures
 	Unsupported    uint64 `json:"unsupported"`      // unknown request types
+	Throttled      uint64 `json:"throttled"`        // times the rate limit made the queue wait
 }
 
 type counters struct {
@@ -221,5 +235,6 @@ func (d *Device) Stats() Stats {
 		BytesRead: c.bytesRead.Load(), BytesWritten: c.bytesWritten.Load(),
 		Invalid: c.invalid.Load(), ReadOnlyWrites: c.readOnlyWrites.Load(),
 		IOErrors: c.ioErrors.Load(), Unsupported: c.unsupported.Load(),
+		Throttled: d.throttle.Throttled(),
 	}
 }

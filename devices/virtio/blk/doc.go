@@ -18,4 +18,9 @@
 //
 // One worker goroutine per device processes the single request queue;
 // I/O is synchronous on that goroutine.
+//
+// Options.Rate limits the data bytes (reads and writes alike) and the
+// requests per second (virtio.Throttle): a request over the budget stays
+// in the ring until the throttle's timer, one more fd of the worker's
+// epoll, says it fits.
 package blk

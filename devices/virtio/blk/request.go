@@ -53,6 +53,19 @@ type request struct {
 	status []byte
 }
 
+// requestCost is what a request chain costs under a rate limit: the bytes
+// of its data buffers (all but the first and last descriptors), as the
+// chain describes them, without parsing it. For a valid read or write
+// that is exactly the data transferred. Pop bounded the chain's total
+// length to 32 bits.
+func requestCost(c queue.Chain) uint64 {
+	var n uint64
+	for i := 1; i < len(c.Segments)-1; i++ {
+		n += uint64(c.Segments[i].Len)
+	}
+	return n
+}
+
 // parseRequest validates chain c as a block request on a disk of capacity
 // sectors and fills r, reusing r's buffers. It does no host I/O. An
 // unknown request type is not an error: it is answered VIRTIO_BLK_S_UNSUPP.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/embervm/ember/devices/ratelimit"
 	"github.com/embervm/ember/devices/virtio"
 )
 
@@ -35,6 +36,11 @@ type Device struct {
 	// before the worker starts and cleared by Reset after it stopped.
 	rx rxState
 	tx txState
+
+	// Rate limits of each direction (Options.Rate); nil when unlimited.
+	// Used by the worker only; they outlive Reset, so a timer armed
+	// before a snapshot's quiesce still resumes the queue after Wake.
+	rxThrottle, txThrottle *virtio.Throttle
 }
 
 var _ virtio.Device = (*Device)(nil)
@@ -52,7 +58,23 @@ func New(opts Options) (*Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newDevice(opts.Tap, t, mac), nil
+	d := newDevice(opts.Tap, t, mac)
+	if err := d.limit(opts.Rate); err != nil {
+		return nil, errors.Join(err, d.Close())
+	}
+	return d, nil
+}
+
+// limit gives each direction its throttle for rate.
+func (d *Device) limit(rate ratelimit.Config) error {
+	var err error
+	if d.rxThrottle, err = virtio.NewThrottle(rate); err != nil {
+		return fmt.Errorf("virtio-net %s: %w", d.name, err)
+	}
+	if d.txThrottle, err = virtio.NewThrottle(rate); err != nil {
+		return fmt.Errorf("virtio-net %s: %w", d.name, err)
+	}
+	return nil
 }
 
 // newDevice makes a device on io with the given MAC (already checked).
@@ -72,7 +94,7 @@ func (d *Device) MAC() [6]byte { return [6]byte(d.config[configMAC : configMAC+6
 // Close stops the device and closes the tap.
 func (d *Device) Close() error {
 	d.Reset()
-	return errors.Join(d.io.Close(), d.worker.Err())
+	return errors.Join(d.io.Close(), d.rxThrottle.Close(), d.txThrottle.Close(), d.worker.Err())
 }
 
 // Type returns virtio.IDNet.
@@ -104,11 +126,14 @@ func (d *Device) Activate(a virtio.Activation) error {
 	}
 	d.rx = rxState{mem: a.Mem, q: rxq, irq: a.IRQ}
 	d.tx = txState{mem: a.Mem, q: txq, irq: a.IRQ}
-	err = d.worker.Start([]virtio.Source{
+	sources := []virtio.Source{
 		virtio.QueueSource(rxn, d.receive),
 		virtio.QueueSource(txn, d.transmit),
 		{FD: d.io.FD(), Edge: true, Handle: d.receive},
-	}, a.Fail)
+	}
+	sources = append(sources, d.rxThrottle.Sources(d.receive)...)
+	sources = append(sources, d.txThrottle.Sources(d.transmit)...)
+	err = d.worker.Start(sources, a.Fail)
 	if err != nil {
 		d.rx, d.tx = rxState{}, txState{}
 	}

@@ -40,6 +40,14 @@
 //     queue, which resumes reading. The kernel drops frames beyond the
 //     tap's txqueuelen meanwhile, as a full NIC ring would.
 //
+// Rate limits (Options.Rate, virtio.Throttle) apply to each direction on
+// its own, in Ethernet frame bytes and frames per second. A transmit
+// chain over the budget stays in the ring; on receive the frame's size is
+// known only once read, so the device reads a frame whenever neither
+// bucket is in debt and charges it afterwards (the bucket may go into
+// debt by one frame), and otherwise leaves frames in the tap. Either way
+// a timerfd on the worker resumes the direction when the budget allows.
+//
 // Threads: one virtio.Worker goroutine per device waits on the receive
 // and transmit queue notifiers and, edge-triggered, on the tap fd. The
 // receive path reads the tap until EAGAIN or until the guest runs out of

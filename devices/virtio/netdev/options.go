@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	stdnet "net"
+
+	"github.com/embervm/ember/devices/ratelimit"
 )
 
 // Options configure a network device.
@@ -13,6 +15,11 @@ type Options struct {
 	// MAC is the guest's Ethernet address: a 6-byte unicast address. Nil
 	// picks a random locally administered unicast address.
 	MAC stdnet.HardwareAddr
+	// Rate limits each direction on its own: frames the guest sends
+	// (transmit, guest to tap) and frames it receives (tap to guest) may
+	// each use this many Ethernet frame bytes and frames per second. The
+	// zero value is unlimited.
+	Rate ratelimit.Config
 }
 
 // mac returns the checked MAC, or a random one when none is given.

@@ -71,10 +71,16 @@ func (r *rxState) parse(c queue.Chain) error {
 // becomes readable and when the driver adds receive buffers. Stopping
 // with the guest out of buffers leaves frames in the tap; the driver's
 // next receive queue notification calls receive again, which reads on
-// until EAGAIN, so the tap's edge-triggered wake-ups resume.
+// until EAGAIN, so the tap's edge-triggered wake-ups resume. The receive
+// rate limit stops it the same way, before a frame is read (its size is
+// not known yet): frames wait in the tap until the throttle's timer
+// calls receive again, and each frame delivered is charged.
 func (d *Device) receive() error {
 	r := &d.rx
 	for n := 1; ; n++ {
+		if !d.rxThrottle.Ready() {
+			break // the throttle's timer calls receive again
+		}
 		if !r.held {
 			ok, err := d.takeRxChain()
 			if err != nil {
@@ -96,6 +102,9 @@ func (d *Device) receive() error {
 				return err
 			}
 		}
+	}
+	if err := d.rxThrottle.Err(); err != nil {
+		return fmt.Errorf("virtio-net %s: receive rate limit: %w", d.name, err)
 	}
 	return r.interrupt()
 }
@@ -164,6 +173,7 @@ func (d *Device) receiveFrame() (bool, error) {
 		return false, err
 	}
 	r.held = false
+	d.rxThrottle.Charge(uint64(n - HeaderSize))
 	d.stats.rxFrames.Add(1)
 	d.stats.rxBytes.Add(uint64(n - HeaderSize))
 	return true, nil

@@ -27,6 +27,11 @@ type Stats struct {
 	TxDropHeader    uint64 `json:"tx_drop_header"`    // header requests an offload that was not negotiated
 	TxDropBusy      uint64 `json:"tx_drop_busy"`      // the tap would block (EAGAIN)
 	TxDropTap       uint64 `json:"tx_drop_tap"`       // other tap write failures, e.g. EIO while the tap is down
+
+	// Times each direction's rate limit made it wait (nothing is lost:
+	// frames wait in the tap or the transmit ring).
+	RxThrottled uint64 `json:"rx_throttled"`
+	TxThrottled uint64 `json:"tx_throttled"`
 }
 
 type counters struct {
@@ -47,6 +52,7 @@ func (d *Device) Stats() Stats {
 		RxDropTap: c.rxDropTap.Load(), RxBadChains: c.rxBadChains.Load(),
 		TxDropMalformed: c.txDropMalformed.Load(), TxDropLength: c.txDropLength.Load(),
 		TxDropHeader: c.txDropHeader.Load(), TxDropBusy: c.txDropBusy.Load(),
-		TxDropTap: c.txDropTap.Load(),
+		TxDropTap:   c.txDropTap.Load(),
+		RxThrottled: d.rxThrottle.Throttled(), TxThrottled: d.txThrottle.Throttled(),
 	}
 }

@@ -70,11 +70,22 @@ func parseTx(mem *guestmem.Memory, c queue.Chain, f *txFrame) error {
 	return nil
 }
 
-// transmit sends every available transmit chain to the tap. It runs on
-// the worker when the driver notifies the transmit queue.
+// transmit sends every available transmit chain to the tap, as far as
+// the transmit rate limit allows. It runs on the worker when the driver
+// notifies the transmit queue and when the rate limit's timer fires.
 func (d *Device) transmit() error {
 	t := &d.tx
-	return virtio.ServeQueue(t.mem, t.q, t.irq, d.transmitChain)
+	return virtio.ServeQueueLimited(t.mem, t.q, t.irq, d.txThrottle, txCost, d.transmitChain)
+}
+
+// txCost is what a transmit chain costs under a rate limit: its frame
+// bytes (without the vnet header), as the chain describes them.
+func txCost(c queue.Chain) uint64 {
+	var n uint64 // Pop bounded the chain to 32 bits: no overflow
+	for _, s := range c.Segments {
+		n += uint64(s.Len)
+	}
+	return n - min(n, HeaderSize)
 }
 
 // transmitChain sends one chain as a frame. The device writes nothing

@@ -2,9 +2,11 @@ package rng
 
 import (
 	"crypto/rand"
+	"errors"
 	"io"
 	"sync/atomic"
 
+	"github.com/embervm/ember/devices/ratelimit"
 	"github.com/embervm/ember/devices/virtio"
 	"github.com/embervm/ember/devices/virtio/queue"
 	"github.com/embervm/ember/guestmem"
@@ -17,6 +19,9 @@ const QueueSize = 256
 type Device struct {
 	source io.Reader
 	worker virtio.Worker
+	// throttle holds requests back when the rate limit runs out; nil
+	// when unlimited. Used by the worker only.
+	throttle *virtio.Throttle
 
 	bytes      atomic.Uint64
 	readErrors atomic.Uint64
@@ -28,6 +33,7 @@ var _ virtio.Device = (*Device)(nil)
 type Stats struct {
 	Bytes      uint64 // random bytes given to the guest
 	ReadErrors uint64 // source read failures (the request got fewer bytes)
+	Throttled  uint64 // times the rate limit made the queue wait
 }
 
 // New returns an entropy device reading from source, or crypto/rand when
@@ -37,6 +43,25 @@ func New(source io.Reader) *Device {
 		source = rand.Reader
 	}
 	return &Device{source: source}
+}
+
+// NewLimited is New with a rate limit on the random bytes (and requests)
+// given to the guest; the zero rate is unlimited. Close the device to
+// free the limit's timer.
+func NewLimited(source io.Reader, rate ratelimit.Config) (*Device, error) {
+	d := New(source)
+	th, err := virtio.NewThrottle(rate)
+	if err != nil {
+		return nil, err
+	}
+	d.throttle = th
+	return d, nil
+}
+
+// Close stops the device and frees its rate limit's timer.
+func (d *Device) Close() error {
+	d.Reset()
+	return errors.Join(d.throttle.Close(), d.worker.Err())
 }
 
 // Type returns virtio.IDEntropy.
@@ -61,9 +86,21 @@ func (d *Device) Activate(a virtio.Activation) error {
 		return err
 	}
 	fill := func(c queue.Chain) uint32 { return d.fill(a.Mem, c) }
-	return d.worker.Start([]virtio.Source{
-		virtio.QueueSource(n, func() error { return virtio.ServeQueue(a.Mem, q, a.IRQ, fill) }),
-	}, a.Fail)
+	serve := func() error { return virtio.ServeQueueLimited(a.Mem, q, a.IRQ, d.throttle, requestCost, fill) }
+	sources := append([]virtio.Source{virtio.QueueSource(n, serve)}, d.throttle.Sources(serve)...)
+	return d.worker.Start(sources, a.Fail)
+}
+
+// requestCost is what a request costs under a rate limit: the bytes it
+// asks for (its device-writable buffers). Pop bounded the chain to 32 bits.
+func requestCost(c queue.Chain) uint64 {
+	var n uint64
+	for _, s := range c.Segments {
+		if s.Writable {
+			n += uint64(s.Len)
+		}
+	}
+	return n
 }
 
 // Reset stops the worker.
@@ -71,7 +108,7 @@ func (d *Device) Reset() { d.worker.Stop() }
 
 // Stats returns the device's counters.
 func (d *Device) Stats() Stats {
-	return Stats{Bytes: d.bytes.Load(), ReadErrors: d.readErrors.Load()}
+	return Stats{Bytes: d.bytes.Load(), ReadErrors: d.readErrors.Load(), Throttled: d.throttle.Throttled()}
 }
 
 // fill writes random bytes into every device-writable buffer of c (device

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/embervm/ember/devices/ratelimit"
 	"github.com/embervm/ember/devices/virtio"
 	"github.com/embervm/ember/devices/virtio/queue"
 	"github.com/embervm/ember/devices/virtio/queue/queuetest"
@@ -136,5 +137,39 @@ func TestWorker(t *testing.T) {
 		if bytes.Equal(got, make([]byte, 64)) {
 			t.Fatal("buffer still zero")
 		}
+	}
+}
+
+// TestRateLimit: 64 random bytes per second (burst 6, the default) give a
+// 6-byte request at once and leave a 64-byte one in the ring.
+func TestRateLimit(t *testing.T) {
+	d, err := queuetest.New(8, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := NewLimited(&counter{}, ratelimit.Config{Bandwidth: ratelimit.Limit{Rate: 64}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := dev.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	for _, n := range []uint32{6, 64} {
+		if _, err := d.Add(queuetest.Writable(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	irq := &virtiotest.CountIRQ{}
+	fill := func(c queue.Chain) uint32 { return dev.fill(d.Mem, c) }
+	if err := virtio.ServeQueueLimited(d.Mem, d.Queue, irq, dev.throttle, requestCost, fill); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := d.Used(); len(u) != 1 || u[0].Len != 6 {
+		t.Fatalf("used = %v, want the 6-byte request only", u)
+	}
+	if s := dev.Stats(); s.Bytes != 6 || s.Throttled != 1 {
+		t.Fatalf("stats = %+v", s)
 	}
 }
