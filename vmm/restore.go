@@ -85,7 +85,7 @@ func (s *snapshotState) config() Config {
 }
 
 func (v *VM) mapSnapshotMemory(dir string, st *snapshotState) error {
-	mem, err := guestmem.FromFile(filepath.Join(dir, st.Memory.File))
+	mem, err := guestmem.FromFile(filepath.Join(st.files, st.Memory.File))
 	if err != nil {
 		return err
 	}

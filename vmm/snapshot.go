@@ -1,18 +1,11 @@
 package vmm
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 	"time"
 
-	"golang.org/x/sys/unix"
-
-	"github.com/embervm/ember/guestmem"
 	"github.com/embervm/ember/vmm/kvm"
 )
 
@@ -23,11 +16,10 @@ import (
 // paused. Its virtio devices are quiesced meanwhile, so no request is half
 // done in the snapshot.
 //
-// The files are replaced atomically: state.json is removed first and
-// written last (temporary file, fsync, rename), so a snapshot interrupted
-// half-way has no state.json and is refused by Restore. The memory file is
-// also written under a temporary name and renamed, so a VM restored from an
-// older snapshot in dir, whose memory maps the old file, is unaffected.
+// A snapshot already in dir is replaced atomically (writeSnapshot): until
+// the new one is complete and durable, Restore finds the old one, whole; a
+// VM restored from the old one, whose memory maps the old file, is
+// unaffected.
 //
 // Snapshot must not run concurrently with Pause, Resume or another
 // Snapshot (the API server serialises them).
@@ -261,87 +253,4 @@ func saveMachine(vm *kvm.VM) (machineState, error) {
 	}
 	m.Clock = clk[:]
 	return m, nil
-}
-
-// writeSnapshot writes st and guest memory into dir (see Snapshot).
-func writeSnapshot(dir string, st *snapshotState, mem *guestmem.Memory) error {
-	data, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	statePath := filepath.Join(dir, snapshotStateFile)
-	if err := os.Remove(statePath); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	if err := writeAtomic(dir, snapshotMemoryFile, func(f *os.File) error { return writeMemory(f, mem) }); err != nil {
-		return fmt.Errorf("memory file: %w", err)
-	}
-	return writeAtomic(dir, snapshotStateFile, func(f *os.File) error {
-		_, err := f.Write(append(data, '\n'))
-		return err
-	})
-}
-
-// writeAtomic writes dir/name through a temporary file: write, fdatasync,
-// rename, then fsync of the directory.
-func writeAtomic(dir, name string, write func(*os.File) error) error {
-	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	err = write(f)
-	if err == nil {
-		err = unix.Fdatasync(int(f.Fd()))
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o600)
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
-// memChunk is the unit writeMemory skips when it is all zeros.
-const memChunk = 64 << 10
-
-var zeroChunk [memChunk]byte
-
-// writeMemory writes guest RAM, region after region, sized exactly:
-// all-zero chunks are left as holes (they read back as zeros), so a guest
-// that used little of its RAM makes a small, quickly written file.
-func writeMemory(f *os.File, mem *guestmem.Memory) error {
-	if err := f.Truncate(int64(mem.Size())); err != nil {
-		return err
-	}
-	var off int64
-	for _, r := range mem.Regions() {
-		for i := 0; i < len(r.Host); i += memChunk {
-			b := r.Host[i:min(i+memChunk, len(r.Host))]
-			if bytes.Equal(b, zeroChunk[:len(b)]) {
-				continue
-			}
-			if _, err := f.WriteAt(b, off+int64(i)); err != nil {
-				return err
-			}
-		}
-		off += int64(len(r.Host))
-	}
-	return nil
 }

@@ -60,7 +60,8 @@ type snapshotState struct {
 	Machine machineState    `json:"machine"`
 	Devices snapshotDevices `json:"devices"`
 
-	devs Devices // the virtio configuration the devices make, set by check
+	devs  Devices // the virtio configuration the devices make, set by check
+	files string  // the directory holding state.json and memory (snapshot_dir.go), set by readSnapshot
 }
 
 // snapshotHost describes the host the snapshot was taken on.
@@ -159,7 +160,11 @@ func badSnapshot(dir, format string, args ...any) error {
 // format, version, internal consistency, the memory file's size and the
 // disks' identity. What remains to check needs KVM (the CPU).
 func readSnapshot(dir string) (*snapshotState, error) {
-	f, err := userfile.Open("snapshot state file", filepath.Join(dir, snapshotStateFile), os.O_RDONLY, false)
+	files, err := snapshotFiles(dir)
+	if err != nil {
+		return nil, badSnapshot(dir, "%v", err)
+	}
+	f, err := userfile.Open("snapshot state file", filepath.Join(files, snapshotStateFile), os.O_RDONLY, false)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, badSnapshot(dir, "no %s: not a snapshot directory, or the snapshot was not completed", snapshotStateFile)
@@ -194,6 +199,7 @@ func readSnapshot(dir string) (*snapshotState, error) {
 	if err := dec.Decode(&s); err != nil {
 		return nil, badSnapshot(dir, "%s: %v", snapshotStateFile, err)
 	}
+	s.files = files
 	if err := s.check(dir); err != nil {
 		return nil, err
 	}
@@ -279,7 +285,7 @@ func (s *snapshotState) checkMemory(dir string) error {
 			return badSnapshot(dir, "memory region %d is %+v, want %+v", i, m.Regions[i], want[i])
 		}
 	}
-	path := filepath.Join(dir, m.File)
+	path := filepath.Join(s.files, m.File)
 	f, err := userfile.Open("snapshot memory file", path, os.O_RDONLY, false)
 	switch {
 	case errors.Is(err, os.ErrNotExist):

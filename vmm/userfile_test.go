@@ -44,14 +44,18 @@ func TestReadSnapshotRefusesSpecialFiles(t *testing.T) {
 		userfiletest.Refuses(t, tc.what, func(path string) error {
 			dir := filepath.Join(t.TempDir(), "snap")
 			writeFake(t, dir, 1)
-			target := filepath.Join(dir, tc.file)
+			files, err := snapshotFiles(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			target := filepath.Join(files, tc.file)
 			if err := os.Remove(target); err != nil {
 				t.Fatal(err)
 			}
 			if err := os.Symlink(path, target); err != nil {
 				t.Fatal(err)
 			}
-			_, err := readSnapshot(dir)
+			_, err = readSnapshot(dir)
 			return err
 		})
 	}
