@@ -9,7 +9,7 @@
 // notification eventfds (the same eventfds the VMM registers with KVM as
 // ioeventfds), a stop eventfd, and any device-specific fd such as a tap. No
 // polling tickers and no busy loops. A rate-limited queue (Throttle, on
-// devices/ratelimit) adds a timerfd to that epoll set: when the budget
+// devices/ratelimit) adds a timer's eventfd to that epoll set: when the budget
 // runs out the queue's requests stay in the ring and the timer, armed for
 // when they fit, resumes serving.
 //

@@ -30,8 +30,8 @@ type Throttle struct {
 }
 
 // Timer is a one-shot timer a Worker can wait on: FD becomes readable
-// when it expires, and Drain consumes the expiry. *TimerFD implements it;
-// tests use a fake one.
+// when it expires, and Drain consumes the expiry. *EventTimer implements
+// it; tests use a fake one.
 type Timer interface {
 	Notifier
 	// Arm makes the timer expire once, d from now (replacing any earlier
@@ -40,13 +40,13 @@ type Timer interface {
 	Close() error
 }
 
-// NewThrottle returns a throttle for c on a timerfd and the monotonic
+// NewThrottle returns a throttle for c on an EventTimer and the monotonic
 // clock, or nil (unlimited) when c limits nothing.
 func NewThrottle(c ratelimit.Config) (*Throttle, error) {
 	if c.Unlimited() {
 		return nil, nil
 	}
-	t, err := NewTimerFD()
+	t, err := NewEventTimer()
 	if err != nil {
 		return nil, err
 	}

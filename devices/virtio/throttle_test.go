@@ -22,8 +22,8 @@ func TestUnlimitedThrottleIsNil(t *testing.T) {
 	th.Charge(1 << 40)
 }
 
-// TestThrottleResumesOnWorker uses a real timerfd and Worker: a request
-// refused for 100 ms is resumed by the worker when the timer fires.
+// TestThrottleResumesOnWorker uses a real EventTimer and Worker: a request
+// refused for 100 ms is resumed by the worker when its timer fires.
 func TestThrottleResumesOnWorker(t *testing.T) {
 	th, err := virtio.NewThrottle(ratelimit.Config{Ops: ratelimit.Limit{Rate: 10}}) // burst 1
 	if err != nil {
@@ -58,12 +58,11 @@ func TestThrottleResumesOnWorker(t *testing.T) {
 	}
 }
 
-func TestTimerFD(t *testing.T) {
-	tm, err := virtio.NewTimerFD()
+func TestEventTimer(t *testing.T) {
+	tm, err := virtio.NewEventTimer()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tm.Close()
 	readable := func(ms int) bool {
 		fds := []unix.PollFd{{Fd: int32(tm.FD()), Events: unix.POLLIN}}
 		n, err := unix.Poll(fds, ms)
@@ -75,7 +74,10 @@ func TestTimerFD(t *testing.T) {
 	if readable(0) {
 		t.Fatal("new timer readable")
 	}
-	if err := tm.Arm(0); err != nil { // rounds up to 1 ns: expires at once
+	if err := tm.Arm(time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := tm.Arm(time.Millisecond); err != nil { // replaces the hour
 		t.Fatal(err)
 	}
 	if !readable(1000) {
@@ -84,7 +86,16 @@ func TestTimerFD(t *testing.T) {
 	if err := tm.Drain(); err != nil {
 		t.Fatal(err)
 	}
-	if readable(0) {
-		t.Fatal("drained timer still readable")
+	if readable(20) {
+		t.Fatal("drained timer readable again: the replaced arming fired too?")
+	}
+	if err := tm.Arm(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := tm.Close(); err != nil { // a pending or late expiry must not touch the closed fd
+		t.Fatal(err)
+	}
+	if err := tm.Arm(time.Millisecond); err == nil {
+		t.Fatal("Arm after Close succeeded")
 	}
 }

@@ -46,7 +46,8 @@
 // known only once read, so the device reads a frame whenever neither
 // bucket is in debt and charges it afterwards (the bucket may go into
 // debt by one frame), and otherwise leaves frames in the tap. Either way
-// a timerfd on the worker resumes the direction when the budget allows.
+// a timer on the worker's epoll resumes the direction when the budget
+// allows.
 //
 // Threads: one virtio.Worker goroutine per device waits on the receive
 // and transmit queue notifiers and, edge-triggered, on the tap fd. The
