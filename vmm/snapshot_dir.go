@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -72,6 +73,34 @@ func removeStale(dir, keep string) error {
 		}
 	}
 	return nil
+}
+
+// checkPrivate refuses a snapshot directory or file (fi, from stat of
+// path) that is not this user's own or that others could write: state.json
+// names the host files a restored VM reopens read-write, so whoever can
+// change it chooses the files this user's VM writes.
+func checkPrivate(path string, fi os.FileInfo) error {
+	fix := "chmod 600 " + path
+	if fi.IsDir() {
+		fix = "chmod 700 " + path
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("%s is owned by uid %d, not by this user (uid %d): restore only snapshots you own (chown it to yourself, then %s)",
+			path, st.Uid, os.Geteuid(), fix)
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("%s is writable by others (mode %#o): %s", path, perm, fix)
+	}
+	return nil
+}
+
+// checkPrivatePath is checkPrivate of what path names (symlinks followed).
+func checkPrivatePath(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	return checkPrivate(path, fi)
 }
 
 // lockSnapshotDir takes an exclusive lock on dir for as long as the

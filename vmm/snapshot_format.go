@@ -157,12 +157,18 @@ func badSnapshot(dir, format string, args ...any) error {
 }
 
 // readSnapshot reads and checks the snapshot in dir without touching KVM:
-// format, version, internal consistency, the memory file's size and the
-// disks' identity. What remains to check needs KVM (the CPU).
+// that its directories and files are this user's and not writable by
+// others (checkPrivate), format, version, internal consistency, the memory
+// file's size and the disks' identity. What remains to check needs KVM (the CPU).
 func readSnapshot(dir string) (*snapshotState, error) {
 	files, err := snapshotFiles(dir)
 	if err != nil {
 		return nil, badSnapshot(dir, "%v", err)
+	}
+	for _, d := range []string{dir, files} {
+		if err := checkPrivatePath(d); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, badSnapshot(dir, "%v", err)
+		}
 	}
 	f, err := userfile.Open("snapshot state file", filepath.Join(files, snapshotStateFile), os.O_RDONLY, false)
 	if err != nil {
@@ -172,6 +178,11 @@ func readSnapshot(dir string) (*snapshotState, error) {
 		return nil, fmt.Errorf("%w: %w", ErrBadSnapshot, err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, badSnapshot(dir, "%v", err)
+	} else if err := checkPrivate(f.Name(), fi); err != nil {
+		return nil, badSnapshot(dir, "%v", err)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxStateFileSize+1))
 	if err != nil {
 		return nil, badSnapshot(dir, "read %s: %v", snapshotStateFile, err)
@@ -297,6 +308,9 @@ func (s *snapshotState) checkMemory(dir string) error {
 	}
 	defer f.Close()
 	st, err := f.Stat()
+	if err == nil {
+		err = checkPrivate(path, st)
+	}
 	switch {
 	case err != nil:
 		return badSnapshot(dir, "memory file: %v", err)

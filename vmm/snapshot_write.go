@@ -40,6 +40,9 @@ func writeSnapshot(dir string, st *snapshotState, mem *guestmem.Memory) (err err
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
+	if err := checkPrivatePath(dir); err != nil { // Restore would refuse it
+		return err
+	}
 	d, err := lockSnapshotDir(dir)
 	if err != nil {
 		return err
