@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/embervm/ember/devices/ratelimit"
 	"github.com/embervm/ember/devices/virtio"
 	"github.com/embervm/ember/devices/virtio/blk"
 	"github.com/embervm/ember/devices/virtio/netdev"
@@ -24,6 +25,9 @@ type Devices struct {
 	Disks []DiskConfig
 	Nets  []NetConfig
 	RNG   bool // a virtio entropy device
+	// RNGRate limits the entropy device to this many bytes per second
+	// (0: unlimited).
+	RNGRate uint64
 }
 
 // DiskConfig is one virtio-blk disk backed by a raw image file.
@@ -31,12 +35,24 @@ type DiskConfig struct {
 	Path     string
 	ReadOnly bool
 	ID       string // serial number the guest sees (GET_ID), at most 20 bytes
+	// Rate limits (0: unlimited): data bytes read and written per second,
+	// and requests per second.
+	Bandwidth, IOPS uint64
 }
 
 // NetConfig is one virtio-net interface backed by a host TAP device.
 type NetConfig struct {
 	Tap string
 	MAC net.HardwareAddr // nil: a random locally administered address
+	// Rate limits of each direction on its own (0: unlimited): frame
+	// bytes per second and frames (packets) per second.
+	Bandwidth, PPS uint64
+}
+
+// rateConfig is the limiter configuration for a byte rate and an
+// operation rate (0: unlimited), with the default bursts.
+func rateConfig(bytes, ops uint64) ratelimit.Config {
+	return ratelimit.Config{Bandwidth: ratelimit.Limit{Rate: bytes}, Ops: ratelimit.Limit{Rate: ops}}
 }
 
 // DiskStats are one virtio-blk disk's request counters.
@@ -80,7 +96,7 @@ var deviceKinds = []deviceKind{
 		validate: func(d *Devices, i int) error { return checkDisk(d.Disks[i]) },
 		build: func(d *Devices, i int) (virtio.Device, error) {
 			c := d.Disks[i]
-			return blk.New(c.Path, blk.Options{ReadOnly: c.ReadOnly, ID: c.ID})
+			return blk.New(c.Path, blk.Options{ReadOnly: c.ReadOnly, ID: c.ID, Rate: rateConfig(c.Bandwidth, c.IOPS)})
 		},
 		stats: func(d *Devices, i int, dev virtio.Device) any {
 			return DiskStats{Path: d.Disks[i].Path, Stats: dev.(*blk.Device).Stats()}
@@ -116,7 +132,8 @@ var deviceKinds = []deviceKind{
 			return nil
 		},
 		build: func(d *Devices, i int) (virtio.Device, error) {
-			return netdev.New(netdev.Options{Tap: d.Nets[i].Tap, MAC: d.Nets[i].MAC})
+			n := d.Nets[i]
+			return netdev.New(netdev.Options{Tap: n.Tap, MAC: n.MAC, Rate: rateConfig(n.Bandwidth, n.PPS)})
 		},
 		stats: func(d *Devices, i int, dev virtio.Device) any {
 			return NetStats{Tap: d.Nets[i].Tap, Stats: dev.(*netdev.Device).Stats()}
@@ -142,7 +159,7 @@ var deviceKinds = []deviceKind{
 	{
 		name:  "rng",
 		count: func(d *Devices) int { return btoi(d.RNG) },
-		build: func(*Devices, int) (virtio.Device, error) { return rng.New(nil), nil },
+		build: func(d *Devices, _ int) (virtio.Device, error) { return rng.NewLimited(nil, rateConfig(d.RNGRate, 0)) },
 		load:  func(d *Devices, _ json.RawMessage) error { d.RNG = true; return nil },
 	},
 }

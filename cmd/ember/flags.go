@@ -15,6 +15,7 @@ import (
 type vmFlags struct {
 	fs                                                   *pflag.FlagSet
 	configFile, kernel, initrd, cmdline, memory, console string
+	rngRate                                              string
 	cpus                                                 int
 	disks, nets                                          []string
 	rng, acpi, virtioCmdline, ksm                        bool
@@ -29,9 +30,10 @@ func addVMFlags(fs *pflag.FlagSet) *vmFlags {
 	fs.StringVar(&f.memory, "memory", "256M", "guest memory (K, M, G suffixes; a bare number is MiB)")
 	fs.IntVar(&f.cpus, "cpus", 1, "number of vCPUs")
 	fs.StringVar(&f.console, "console", "stdio", "serial console: stdio, none, or file:PATH")
-	fs.StringArrayVar(&f.disks, "disk", nil, "virtio-blk disk: PATH[,ro][,id=NAME] (repeatable; the first is /dev/vda)")
-	fs.StringArrayVar(&f.nets, "net", nil, "virtio-net interface on a host TAP device: tap=NAME[,mac=MAC] (repeatable; eth0, eth1...)")
+	fs.StringArrayVar(&f.disks, "disk", nil, "virtio-blk disk: PATH[,ro][,id=NAME][,bw=BYTES/s][,iops=N] (repeatable; the first is /dev/vda; bw takes K, M, G suffixes)")
+	fs.StringArrayVar(&f.nets, "net", nil, "virtio-net interface on a host TAP device: tap=NAME[,mac=MAC][,bw=BYTES/s][,pps=N] (repeatable; eth0, eth1...; bw and pps limit each direction)")
 	fs.BoolVar(&f.rng, "rng", true, "virtio entropy device fed from the host's random source (--rng=false to omit)")
+	fs.StringVar(&f.rngRate, "rng-rate", "0", "limit the entropy device to BYTES per second (K, M suffixes; 0: no limit)")
 	fs.BoolVar(&f.acpi, "acpi", true, "describe the machine and its virtio devices in ACPI tables, as distribution kernels need (--acpi=false for none)")
 	fs.BoolVar(&f.ksm, "ksm", false, "offer guest memory to the host's kernel samepage merging (KSM): saves memory across similar VMs, but lets one VM learn by timing which pages another holds")
 	fs.BoolVar(&f.virtioCmdline, "virtio-cmdline", true, "also announce virtio devices with virtio_mmio.device= kernel parameters, for kernels without ACPI")
@@ -77,6 +79,16 @@ func (f *vmFlags) config() (vmm.Config, error) {
 	}
 	if set("rng") {
 		cfg.RNG = f.rng
+	}
+	if set("rng-rate") {
+		r, err := vmm.ParseRate(f.rngRate)
+		if err != nil {
+			return vmm.Config{}, usageErrorf("--rng-rate: %w", err)
+		}
+		cfg.RNGRate = r
+	}
+	if cfg.RNGRate != 0 && !cfg.RNG {
+		return vmm.Config{}, usageErrorf("--rng-rate with --rng=false: there is no entropy device to limit; drop one of them")
 	}
 	if set("acpi") {
 		cfg.NoACPI = !f.acpi
@@ -126,30 +138,43 @@ func parseConsole(s string) (consoleSpec, error) {
 	return consoleSpec{}, usageErrorf("--console %q: use stdio, none or file:PATH", s)
 }
 
-// parseDisk parses a --disk value: PATH[,ro][,id=NAME].
+const diskUsage = "PATH[,ro][,id=NAME][,bw=BYTES/s][,iops=N]"
+
+// parseDisk parses a --disk value: PATH[,ro][,id=NAME][,bw=RATE][,iops=N].
 func parseDisk(s string) (vmm.DiskConfig, error) {
 	parts := strings.Split(s, ",")
 	d := vmm.DiskConfig{Path: parts[0]}
 	if d.Path == "" {
-		return d, usageErrorf("--disk %q: missing path (use PATH[,ro][,id=NAME])", s)
+		return d, usageErrorf("--disk %q: missing path (use %s)", s, diskUsage)
 	}
 	for _, p := range parts[1:] {
+		var err error
 		switch {
 		case p == "ro":
 			d.ReadOnly = true
 		case strings.HasPrefix(p, "id="):
 			d.ID = p[len("id="):]
+		case strings.HasPrefix(p, "bw="):
+			d.Bandwidth, err = vmm.ParseRate(p[len("bw="):])
+		case strings.HasPrefix(p, "iops="):
+			d.IOPS, err = vmm.ParseCount(p[len("iops="):])
 		default:
-			return d, usageErrorf("--disk %q: unknown option %q (use PATH[,ro][,id=NAME])", s, p)
+			return d, usageErrorf("--disk %q: unknown option %q (use %s)", s, p, diskUsage)
+		}
+		if err != nil {
+			return d, usageErrorf("--disk %q: %s: %w", s, p, err)
 		}
 	}
 	return d, nil
 }
 
-// parseNet parses a --net value: tap=NAME[,mac=MAC].
+const netUsage = "tap=NAME[,mac=MAC][,bw=BYTES/s][,pps=N]"
+
+// parseNet parses a --net value: tap=NAME[,mac=MAC][,bw=RATE][,pps=N].
 func parseNet(s string) (vmm.NetConfig, error) {
 	var n vmm.NetConfig
 	for _, p := range strings.Split(s, ",") {
+		var err error
 		switch {
 		case strings.HasPrefix(p, "tap="):
 			n.Tap = p[len("tap="):]
@@ -159,8 +184,15 @@ func parseNet(s string) (vmm.NetConfig, error) {
 				return n, usageErrorf("--net %q: bad MAC address (use e.g. mac=02:00:00:00:00:01)", s)
 			}
 			n.MAC = mac
+		case strings.HasPrefix(p, "bw="):
+			n.Bandwidth, err = vmm.ParseRate(p[len("bw="):])
+		case strings.HasPrefix(p, "pps="):
+			n.PPS, err = vmm.ParseCount(p[len("pps="):])
 		default:
-			return n, usageErrorf("--net %q: unknown option %q (use tap=NAME[,mac=MAC])", s, p)
+			return n, usageErrorf("--net %q: unknown option %q (use %s)", s, p, netUsage)
+		}
+		if err != nil {
+			return n, usageErrorf("--net %q: %s: %w", s, p, err)
 		}
 	}
 	if n.Tap == "" {

@@ -22,8 +22,9 @@ type VMConfig struct {
 	CPUs    int          `json:"cpus,omitempty"`
 	Disks   []DiskConfig `json:"disks,omitempty"`
 	Nets    []NetConfig  `json:"nets,omitempty"`
-	RNG     *bool        `json:"rng,omitempty"`  // absent: true
-	ACPI    *bool        `json:"acpi,omitempty"` // absent: true
+	RNG     *bool        `json:"rng,omitempty"`      // absent: true
+	RNGRate Size         `json:"rng_rate,omitempty"` // bytes per second; absent: no limit
+	ACPI    *bool        `json:"acpi,omitempty"`     // absent: true
 	// VirtioCmdline: announce virtio devices on the kernel command line
 	// too (absent: true).
 	VirtioCmdline *bool `json:"virtio_cmdline,omitempty"`
@@ -34,16 +35,25 @@ type DiskConfig struct {
 	Path     string `json:"path"`
 	ReadOnly bool   `json:"read_only,omitempty"`
 	ID       string `json:"id,omitempty"`
+	// Rate limits (absent: none): bytes per second ("10M" or a number)
+	// and requests per second.
+	Bandwidth Size   `json:"bandwidth,omitempty"`
+	IOPS      uint64 `json:"iops,omitempty"`
 }
 
 // NetConfig is one virtio-net interface on a host TAP device.
 type NetConfig struct {
 	Tap string `json:"tap"`
 	MAC string `json:"mac,omitempty"` // aa:bb:cc:dd:ee:ff; absent: random
+	// Rate limits of each direction (absent: none): bytes per second and
+	// packets per second.
+	Bandwidth Size   `json:"bandwidth,omitempty"`
+	PPS       uint64 `json:"pps,omitempty"`
 }
 
-// Size is a byte count. It is written as a number; it reads a number of
-// bytes or a string with a unit ("256M", "1G": vmm.ParseSize).
+// Size is a byte count (or a byte rate: bytes per second). It is written
+// as a number; it reads a number of bytes or a string with a unit ("256M",
+// "1G": vmm.ParseSize).
 type Size uint64
 
 // UnmarshalJSON accepts a number of bytes, or a size string with a unit
@@ -79,12 +89,12 @@ func (s *Size) UnmarshalJSON(b []byte) error {
 func WireConfig(c vmm.Config) VMConfig {
 	rng, acpi, virtioCmdline := c.RNG, !c.NoACPI, !c.NoVirtioCmdline
 	w := VMConfig{Kernel: c.Kernel, Initrd: c.Initrd, Cmdline: c.Cmdline, Memory: Size(c.Memory), CPUs: c.CPUs,
-		RNG: &rng, ACPI: &acpi, VirtioCmdline: &virtioCmdline}
+		RNG: &rng, RNGRate: Size(c.RNGRate), ACPI: &acpi, VirtioCmdline: &virtioCmdline}
 	for _, d := range c.Disks {
-		w.Disks = append(w.Disks, DiskConfig{Path: d.Path, ReadOnly: d.ReadOnly, ID: d.ID})
+		w.Disks = append(w.Disks, DiskConfig{Path: d.Path, ReadOnly: d.ReadOnly, ID: d.ID, Bandwidth: Size(d.Bandwidth), IOPS: d.IOPS})
 	}
 	for _, n := range c.Nets {
-		nc := NetConfig{Tap: n.Tap}
+		nc := NetConfig{Tap: n.Tap, Bandwidth: Size(n.Bandwidth), PPS: n.PPS}
 		if n.MAC != nil {
 			nc.MAC = n.MAC.String()
 		}
@@ -106,13 +116,17 @@ func (w VMConfig) Config() (vmm.Config, error) {
 		c.CPUs = 1
 	}
 	c.RNG = w.RNG == nil || *w.RNG
+	c.RNGRate = uint64(w.RNGRate)
+	if c.RNGRate != 0 && !c.RNG {
+		return c, fmt.Errorf("rng_rate %d with rng false: there is no entropy device to limit; drop one of them", c.RNGRate)
+	}
 	c.NoACPI = w.ACPI != nil && !*w.ACPI
 	c.NoVirtioCmdline = w.VirtioCmdline != nil && !*w.VirtioCmdline
 	for _, d := range w.Disks {
-		c.Disks = append(c.Disks, vmm.DiskConfig{Path: d.Path, ReadOnly: d.ReadOnly, ID: d.ID})
+		c.Disks = append(c.Disks, vmm.DiskConfig{Path: d.Path, ReadOnly: d.ReadOnly, ID: d.ID, Bandwidth: uint64(d.Bandwidth), IOPS: d.IOPS})
 	}
 	for _, n := range w.Nets {
-		nc := vmm.NetConfig{Tap: n.Tap}
+		nc := vmm.NetConfig{Tap: n.Tap, Bandwidth: uint64(n.Bandwidth), PPS: n.PPS}
 		if n.MAC != "" {
 			mac, err := net.ParseMAC(n.MAC)
 			if err != nil || len(mac) != 6 {
