@@ -89,7 +89,7 @@ func daemon(dir string) error {
 func runDaemon(dir string, report func(string)) error {
 	started := time.Now()
 	d := state.Dir{Base: filepath.Dir(dir), Name: filepath.Base(dir)}
-	defer d.RemoveOwned()
+	defer d.RemoveIfLocked(daemonLockFD) // only if the directory is still this VM's
 	spec, err := readSpec(d)
 	if err != nil {
 		return err

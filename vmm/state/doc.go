@@ -27,5 +27,9 @@
 // pid reuse cannot fool it. Before signalling the pid, callers also
 // check that /proc/PID/cmdline is that VM's ember process (IsVMProcess).
 // A directory whose lock is free belongs to a dead VM: Remove deletes it
-// while holding the lock, so it never deletes a live VM's directory.
+// while holding the lock, once it has checked that the name still holds
+// the file it locked, and by renaming it to a fresh name first; so it
+// never deletes a live VM's directory, nor one that took the dead one's
+// place meanwhile (remove.go argues this). The VM process at exit
+// removes its directory the same way (RemoveIfLocked).
 package state

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"syscall"
 	"time"
 
@@ -15,8 +14,7 @@ import (
 // Lock is a VM directory's lock, held. Its file goes to the VM process
 // (exec.Cmd.ExtraFiles), which keeps the lock for its whole life.
 type Lock struct {
-	f  *os.File
-	id os.FileInfo // the lock file's identity, for RemoveDir
+	f *os.File
 }
 
 // File returns the locked file.
@@ -29,14 +27,10 @@ func (l *Lock) Close() error { return l.f.Close() }
 
 // RemoveDir deletes d if it is still the directory this lock was made
 // for (the VM process may have removed it already, and a new VM of the
-// same name may have taken its place). Call it only once the VM process
-// is gone.
+// same name may have taken its place). Call it once the VM process is
+// gone and before Close: the lock must be held (see RemoveIfLocked).
 func (l *Lock) RemoveDir(d Dir) error {
-	b, err := os.Stat(d.File(LockFile))
-	if err != nil || !os.SameFile(l.id, b) {
-		return nil
-	}
-	return d.RemoveOwned()
+	return d.RemoveIfLocked(int(l.f.Fd()))
 }
 
 // Create makes the state directory of a new VM called name under base
@@ -54,7 +48,7 @@ func Create(base, name string) (Dir, *Lock, error) {
 	if err := d.CheckSocketPaths(); err != nil {
 		return Dir{}, nil, err
 	}
-	for attempt := 0; ; attempt++ {
+	for attempt := 1; ; attempt++ {
 		lock, err := d.create()
 		if err == nil {
 			return d, lock, nil
@@ -66,15 +60,26 @@ func Create(base, name string) (Dir, *Lock, error) {
 		if serr != nil {
 			return Dir{}, nil, serr
 		}
-		if st.Alive || attempt > 0 {
+		if st.Alive {
 			return Dir{}, nil, fmt.Errorf("%w: a VM named %q is already running%s (stop it with 'ember stop %s', or choose another --name)",
 				ErrInUse, name, pidNote(st.PID), name)
 		}
+		if attempt == createAttempts {
+			return Dir{}, nil, fmt.Errorf("%w: VM %q's state directory %s is busy: another ember is removing or replacing it (try again)",
+				ErrInUse, name, d.Path())
+		}
+		// A dead VM's directory. Remove returns nil also when another
+		// process removed or replaced it first, and ErrAlive when one
+		// held its lock for longer than lockWait: try again either way.
 		if err := d.Remove(); err != nil && !errors.Is(err, ErrAlive) {
 			return Dir{}, nil, err
 		}
 	}
 }
+
+// createAttempts bounds Create's tries when the name holds a dead VM's
+// directory that other processes are removing or replacing too.
+const createAttempts = 3
 
 func pidNote(pid int) string {
 	if pid == 0 {
@@ -95,10 +100,6 @@ func (d Dir) create() (*Lock, error) {
 	if err == nil {
 		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 	}
-	var id os.FileInfo
-	if err == nil {
-		id, err = f.Stat()
-	}
 	if err == nil {
 		err = renameNoReplace(tmp, d.Path())
 	}
@@ -109,7 +110,7 @@ func (d Dir) create() (*Lock, error) {
 		}
 		return nil, err
 	}
-	return &Lock{f: f, id: id}, nil
+	return &Lock{f: f}, nil
 }
 
 // renameNoReplace renames old to new, failing with os.ErrExist if new
@@ -180,40 +181,6 @@ func (d Dir) Status() (Status, error) {
 	return Status{PID: pid}, nil
 }
 
-// Remove deletes the directory of a dead VM, holding its lock while it
-// does. It fails with an error wrapping ErrAlive if the VM is alive.
-func (d Dir) Remove() error {
-	f, err := os.Open(d.File(LockFile))
-	if err == nil {
-		defer f.Close()
-		// A prober's shared lock lasts an instant: retry briefly.
-		for i := 0; ; i++ {
-			err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-			if !errors.Is(err, unix.EWOULDBLOCK) || i == 20 {
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return fmt.Errorf("%w: %s", ErrAlive, d.Name)
-		}
-		if err != nil {
-			return err
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return d.RemoveOwned()
-}
-
-// RemoveOwned deletes the directory; the caller holds its lock.
-func (d Dir) RemoveOwned() error {
-	if err := os.RemoveAll(d.Path()); err != nil {
-		return fmt.Errorf("remove state of VM %s: %w", d.Name, err)
-	}
-	return nil
-}
-
 // WaitDead waits until the VM's process has released its lock (it has
 // exited), or ctx ends.
 func (d Dir) WaitDead(ctx context.Context) error {
@@ -229,30 +196,6 @@ func (d Dir) WaitDead(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-// RemoveStaleTemp removes what interrupted Creates left under base:
-// temporary directories older than a minute whose lock nobody holds.
-func RemoveStaleTemp(base string) {
-	ents, _ := os.ReadDir(base)
-	for _, e := range ents {
-		n := e.Name()
-		if !e.IsDir() || !strings.HasPrefix(n, ".") || !strings.Contains(n, ".new-") {
-			continue
-		}
-		if info, err := e.Info(); err != nil || time.Since(info.ModTime()) < time.Minute {
-			continue
-		}
-		f, err := os.Open(base + "/" + n + "/" + LockFile)
-		if err == nil && unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
-			f.Close()
-			continue // a Create in progress
-		}
-		os.RemoveAll(base + "/" + n)
-		if f != nil {
-			f.Close()
 		}
 	}
 }

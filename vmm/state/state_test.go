@@ -228,7 +228,7 @@ func TestLockRemoveDirOnlyItsOwn(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The VM process removed the directory and a new VM took the name.
-	if err := d.RemoveOwned(); err != nil {
+	if err := d.RemoveIfLocked(int(lock.File().Fd())); err != nil {
 		t.Fatal(err)
 	}
 	d2, lock2, err := Create(base, "vm")
