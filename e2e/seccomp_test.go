@@ -6,7 +6,6 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -110,17 +109,8 @@ func TestSeccomp(t *testing.T) {
 // checkConfined checks /proc/PID/status's Seccomp and NoNewPrivs.
 func checkConfined(t *testing.T, pid int, seccompMode, noNewPrivs string) {
 	t.Helper()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		t.Fatalf("VM process %d: %v", pid, err)
-	}
-	got := map[string]string{}
-	for _, l := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(l, ":"); ok {
-			got[k] = strings.TrimSpace(v)
-		}
-	}
-	if got["Seccomp"] != seccompMode || got["NoNewPrivs"] != noNewPrivs {
-		t.Errorf("VM process %d: Seccomp %q, NoNewPrivs %q; want %s and %s", pid, got["Seccomp"], got["NoNewPrivs"], seccompMode, noNewPrivs)
+	st := procStatus(t, pid)
+	if st["Seccomp"] != seccompMode || st["NoNewPrivs"] != noNewPrivs {
+		t.Errorf("VM process %d: Seccomp %q, NoNewPrivs %q; want %s and %s", pid, st["Seccomp"], st["NoNewPrivs"], seccompMode, noNewPrivs)
 	}
 }

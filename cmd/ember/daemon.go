@@ -18,6 +18,7 @@ import (
 	"github.com/embervm/ember/vmm"
 	"github.com/embervm/ember/vmm/api"
 	"github.com/embervm/ember/vmm/console"
+	"github.com/embervm/ember/vmm/jail"
 	"github.com/embervm/ember/vmm/state"
 )
 
@@ -94,7 +95,13 @@ func runDaemon(dir string, report func(string)) error {
 	if err != nil {
 		return err
 	}
-	if err := d.WritePID(os.Getpid()); err != nil {
+	pid := os.Getpid()
+	if spec.Confine.Jail != nil {
+		if pid, err = jail.Enter(spec.Confine.Jail); err != nil {
+			return err
+		}
+	}
+	if err := d.WritePID(pid); err != nil {
 		return err
 	}
 	mux, err := console.New(console.Options{LogPath: d.File(state.ConsoleLog)})
@@ -113,13 +120,13 @@ func runDaemon(dir string, report func(string)) error {
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "ember: VM %s: "+format+"\n", append([]any{spec.Name}, args...)...)
 	}
-	srv := api.NewServer(v, api.Info{Name: spec.Name, PID: os.Getpid(), Config: spec.Config, Started: started}, logf)
+	srv := api.NewServer(v, api.Info{Name: spec.Name, PID: pid, Config: spec.Config, Started: started}, logf)
 	defer srv.Close()
 	if err := srv.Listen(d.File(state.APISocket)); err != nil {
 		return err
 	}
 
-	if err := spec.Confine.confineRunning(v, os.Stderr); err != nil {
+	if err := spec.Confine.confineRunning(v, d.Path(), os.Stderr); err != nil {
 		return err
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)

@@ -22,7 +22,7 @@ var runCommand = command{
 		"panicked (reported through pvpanic) or the VMM failed.",
 	setup: func(fs *pflag.FlagSet) func([]string) error {
 		vf := addVMFlags(fs)
-		conf := addConfineFlags(fs)
+		cf := addConfineFlags(fs, false)
 		bootTimes := fs.String("boot-times", "", "write the boot milestones as JSON to this file when the VM exits (for benchmarks)")
 		return func(args []string) error {
 			if err := noArgs(args); err != nil {
@@ -32,7 +32,11 @@ var runCommand = command{
 			if err != nil {
 				return err
 			}
-			return runForeground(vf.console, *bootTimes, *conf, func(cio vmm.IO) (*vmm.VM, error) { return vmm.New(cfg, cio) })
+			conf, err := cf.spec()
+			if err != nil {
+				return err
+			}
+			return runForeground(vf.console, *bootTimes, conf, func(cio vmm.IO) (*vmm.VM, error) { return vmm.New(cfg, cio) })
 		}
 	},
 }
@@ -93,7 +97,7 @@ func runForeground(consoleFlag, bootTimes string, conf confineSpec, build func(v
 		return err
 	}
 	defer v.Close()
-	if err := conf.confineRunning(v, cio.Log); err != nil {
+	if err := conf.confineRunning(v, "", cio.Log); err != nil {
 		return err
 	}
 	reason, err := v.Run(ctx)

@@ -75,7 +75,7 @@ var restoreCommand = command{
 		o := restoreOptions{fs: fs}
 		fs.StringVar(&o.name, "name", "", "the VM's name (default: the snapshot directory's base name)")
 		o.stateDir = addStateDirFlag(fs)
-		o.confine = addConfineFlags(fs)
+		o.confine = addConfineFlags(fs, true)
 		fs.BoolVar(&o.foreground, "foreground", false, "run the VM in this process, its console on this terminal, as 'ember run' does")
 		fs.StringVar(&o.console, "console", "stdio", "with --foreground: serial console: stdio, none, or file:PATH")
 		fs.StringVar(&o.bootTimes, "boot-times", "", "with --foreground: write the VM's milestones (restored, first KVM_RUN) as JSON to this file when it exits")
@@ -88,7 +88,7 @@ type restoreOptions struct {
 	name, console, bootTimes string
 	stateDir                 *string
 	foreground               bool
-	confine                  *confineSpec
+	confine                  *confineFlags
 }
 
 func (o *restoreOptions) run(args []string) error {
@@ -105,7 +105,14 @@ func (o *restoreOptions) run(args []string) error {
 		return err
 	}
 	if o.foreground {
-		return restoreForeground(dir, o.console, o.bootTimes, *o.confine)
+		if o.confine.jail {
+			return usageErrorf("--jail applies to a detached VM: leave out --foreground")
+		}
+		conf, err := o.confine.spec()
+		if err != nil {
+			return err
+		}
+		return restoreForeground(dir, o.console, o.bootTimes, conf)
 	}
 	if o.fs.Changed("console") || o.fs.Changed("boot-times") {
 		return usageErrorf("--console and --boot-times apply to --foreground only: a detached VM's console is 'ember console NAME'")
@@ -117,7 +124,11 @@ func (o *restoreOptions) run(args []string) error {
 	if err := state.ValidName(name); err != nil {
 		return fmt.Errorf("VM name %q: %w (pass --name NAME)", name, err)
 	}
-	return startDetached(*o.stateDir, vmSpec{Name: name, Config: cfg, Restore: dir, Confine: *o.confine})
+	conf, err := o.confine.spec()
+	if err != nil {
+		return err
+	}
+	return startDetached(*o.stateDir, vmSpec{Name: name, Config: cfg, Restore: dir, Confine: conf})
 }
 
 // newVM builds a detached VM: restored from its snapshot if it has one,

@@ -31,7 +31,7 @@ var startCommand = command{
 		name := fs.String("name", "", "the VM's name (required; unique): a letter or digit, then up to 63 of [a-zA-Z0-9_.-]")
 		stateDir := addStateDirFlag(fs)
 		vf := addVMFlags(fs)
-		conf := addConfineFlags(fs)
+		cf := addConfineFlags(fs, true)
 		return func(args []string) error {
 			if err := noArgs(args); err != nil {
 				return err
@@ -49,7 +49,9 @@ var startCommand = command{
 			if err != nil {
 				return err
 			}
-			spec.Confine = *conf
+			if spec.Confine, err = cf.spec(); err != nil {
+				return err
+			}
 			return startDetached(*stateDir, spec)
 		}
 	},
@@ -106,6 +108,11 @@ func startSpec(name string, vf *vmFlags) (vmSpec, error) {
 // process, and waits until that reports the guest running and the API
 // answers so.
 func spawn(d state.Dir, spec vmSpec, lock *state.Lock) error {
+	if spec.Confine.Jail != nil {
+		if err := completeJail(d, &spec); err != nil {
+			return err
+		}
+	}
 	b, err := json.MarshalIndent(spec, "", "  ")
 	if err != nil {
 		return err
@@ -130,6 +137,16 @@ func spawn(d state.Dir, spec vmSpec, lock *state.Lock) error {
 	cmd.ExtraFiles = []*os.File{lock.File(), statusW}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.Env = daemonEnv(os.Environ())
+	if spec.Confine.Jail != nil {
+		cg, err := jailCommand(spec.Confine.Jail, cmd)
+		if err != nil {
+			statusW.Close()
+			return err
+		}
+		if cg != nil {
+			defer cg.Close()
+		}
+	}
 	err = cmd.Start()
 	statusW.Close()
 	if err != nil {

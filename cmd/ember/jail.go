@@ -1,0 +1,85 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/embervm/ember/vmm/jail"
+	"github.com/embervm/ember/vmm/state"
+)
+
+// jailRoot is the state directory's entry the jail's root is mounted on
+// (in the VM process's mount namespace only: outside it stays empty).
+const jailRoot = "root"
+
+// completeJail completes spec's jail for a VM whose state directory is d:
+// what its root shows, its memory limit. Call it before the spec is
+// written.
+func completeJail(d state.Dir, spec *vmSpec) error {
+	j := spec.Confine.Jail
+	cfg := spec.Config
+	j.Name = spec.Name
+	j.Root = d.File(jailRoot)
+	j.NewNet = len(cfg.Nets) == 0
+	j.MemoryMax = cfg.Memory + jail.MemoryOverhead
+	j.Binds = []jail.Bind{{Path: "/dev/kvm"}, {Path: d.Path()}, {Path: cfg.Kernel, ReadOnly: true}}
+	if cfg.Initrd != "" {
+		j.Binds = append(j.Binds, jail.Bind{Path: cfg.Initrd, ReadOnly: true})
+	}
+	for _, disk := range cfg.Disks {
+		j.Binds = append(j.Binds, jail.Bind{Path: disk.Path, ReadOnly: disk.ReadOnly})
+	}
+	if len(cfg.Nets) > 0 {
+		j.Binds = append(j.Binds, jail.Bind{Path: "/dev/net/tun"})
+	}
+	if spec.Restore != "" {
+		j.Binds = append(j.Binds, jail.Bind{Path: spec.Restore, ReadOnly: true})
+	}
+	if err := j.Check(); err != nil {
+		return err
+	}
+	if err := os.Mkdir(j.Root, 0o700); err != nil {
+		return fmt.Errorf("jail: %w", err)
+	}
+	return nil
+}
+
+// jailCommand makes the jail's cgroup and sets up cmd to start the VM
+// process in its namespaces and cgroup. The caller closes the cgroup once
+// the process started. Without cgroup v2 the VM runs without memory and
+// CPU limits, saying so.
+func jailCommand(j *jail.Spec, cmd *exec.Cmd) (*jail.Cgroup, error) {
+	cmd.SysProcAttr.Cloneflags = j.CloneFlags()
+	cg, err := jail.NewCgroup(j)
+	if errors.Is(err, jail.ErrNoCgroup2) {
+		fmt.Fprintf(os.Stderr, "ember: warning: %v: VM %s runs without memory and CPU limits\n", err, j.Name)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, cg.FD()
+	return cg, nil
+}
+
+// chownTree gives dir and everything in it to uid:gid: a jailed VM
+// process writes its console log and removes its state directory's
+// contents after it dropped to them.
+func chownTree(dir string, uid, gid int) error {
+	if dir == "" {
+		return nil
+	}
+	return filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if e.IsDir() && e.Name() == jailRoot && filepath.Dir(p) == dir {
+			return filepath.SkipDir
+		}
+		return os.Lchown(p, uid, gid)
+	})
+}

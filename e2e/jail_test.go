@@ -1,0 +1,128 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/embervm/ember/vmm/jail"
+	"github.com/embervm/ember/vmm/state"
+)
+
+// TestJail starts a VM with --jail and checks from outside what the jail
+// promises: the VMM runs as the jail's uid and gid with no capabilities,
+// under the seccomp filter, in namespaces of its own, with a root that
+// holds only what the VM uses, in a cgroup with memory.max = guest RAM +
+// the stated overhead and the asked cpu.max; the VM answers its API and
+// writes its disk, and ember stop ends it.
+func TestJail(t *testing.T) {
+	const kernel, initrd, name = "guest-images/out/bzImage", "guest-images/out/initramfs.cpio.gz", "jailed"
+	need(t, "bin/ember", kernel, initrd, "guest-images/out/rootfs.ext4")
+	stateDir := t.TempDir()
+	t.Setenv(state.EnvDir, stateDir)
+	disk := filepath.Join(t.TempDir(), "disk.img")
+	if err := os.WriteFile(disk, make([]byte, 1<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	guest := cmdline("echo jailed-guest-wrote > /dev/vda; sync; echo disk-written; sleep 600")
+	r := ember(t, "start", "--name", name, "--jail", "--uid", "4321", "--gid", "4322", "--cpu-quota", "0.5",
+		"--kernel", kernel, "--initrd", initrd, "--memory", "64M", "--disk", disk, "--cmdline", guest)
+	if r.exitCode != 0 {
+		t.Fatalf("ember start --jail: exit %d: %s", r.exitCode, r.out)
+	}
+	d := state.Dir{Base: stateDir, Name: name}
+	pid, err := d.PID()
+	if err != nil || pid <= 1 {
+		t.Fatalf("pid file: %d, %v; want the VM process's pid on the host", pid, err)
+	}
+	t.Cleanup(func() {
+		if state.IsVMProcess(pid, d) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	proc := "/proc/" + strconv.Itoa(pid)
+
+	status := procStatus(t, pid)
+	for k, want := range map[string]string{"Uid": "4321\t4321\t4321\t4321", "Gid": "4322\t4322\t4322\t4322",
+		"CapEff": "0000000000000000", "CapPrm": "0000000000000000", "Seccomp": "2", "NoNewPrivs": "1"} {
+		if status[k] != want {
+			t.Errorf("VM process %s: %q, want %q", k, status[k], want)
+		}
+	}
+	for _, ns := range []string{"mnt", "pid", "ipc", "uts", "net"} {
+		mine, _ := os.Readlink("/proc/self/ns/" + ns)
+		its, err := os.Readlink(proc + "/ns/" + ns)
+		if err != nil || its == mine {
+			t.Errorf("namespace %s: the VM's %q (%v), ours %q: want its own", ns, its, err, mine)
+		}
+	}
+	// Its root: /dev/kvm, the kernel and disk, its state directory; no /etc, /bin or /tmp besides.
+	root := proc + "/root"
+	for _, p := range []string{"/dev/kvm", path(kernel), disk, d.Path()} {
+		if _, err := os.Stat(root + p); err != nil {
+			t.Errorf("the jail's root lacks %s: %v", p, err)
+		}
+	}
+	for _, p := range []string{"/etc", "/bin", "/usr", "/proc", "/dev/null", path("bin/ember")} {
+		if _, err := os.Stat(root + p); err == nil {
+			t.Errorf("the jail's root has %s", p)
+		}
+	}
+	if ents, _ := os.ReadDir(root); len(ents) == 0 {
+		t.Error("the jail's root is empty: /proc/PID/root is not its own root")
+	}
+	if b, err := os.ReadFile(proc + "/cgroup"); err != nil || !strings.Contains(string(b), "/ember/"+name+"-") {
+		t.Errorf("VM process cgroup: %q, %v; want under /ember/%s-", b, err, name)
+	} else {
+		cg := filepath.Join(jail.CgroupRoot, strings.TrimSpace(strings.TrimPrefix(string(b), "0::")))
+		for file, want := range map[string]string{"memory.max": strconv.Itoa(64<<20 + jail.MemoryOverhead), "cpu.max": "50000 100000"} {
+			if got, err := os.ReadFile(filepath.Join(cg, file)); err != nil || strings.TrimSpace(string(got)) != want {
+				t.Errorf("%s/%s: %q, %v; want %s", cg, file, got, err, want)
+			}
+		}
+	}
+	if r := emberQuick(t, "inspect", name); r.exitCode != 0 {
+		t.Errorf("ember inspect of the jailed VM: exit %d: %s", r.exitCode, r.out)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		if b, _ := os.ReadFile(d.File(state.ConsoleLog)); strings.Contains(string(b), "disk-written") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the jailed guest did not write its disk within a minute")
+		}
+	}
+	if r := emberQuick(t, "stop", "--timeout", "30s", name); r.exitCode != 0 {
+		t.Errorf("ember stop: exit %d: %s", r.exitCode, r.out)
+	}
+	if b, _ := os.ReadFile(disk); !strings.HasPrefix(string(b), "jailed-guest-wrote") {
+		t.Errorf("the disk starts with %q; want what the jailed guest wrote", b[:32])
+	}
+	if _, err := os.Stat(d.Path()); err == nil {
+		if r := emberQuick(t, "ls"); strings.Contains(r.out, name) && !strings.Contains(r.out, "died") {
+			t.Errorf("after stop, ember ls still lists the VM:\n%s", r.out)
+		}
+	}
+}
+
+// procStatus returns /proc/PID/status as a map.
+func procStatus(t *testing.T, pid int) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Fatalf("VM process %d: %v", pid, err)
+	}
+	m := map[string]string{}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok {
+			m[k] = strings.TrimSpace(v)
+		}
+	}
+	return m
+}
