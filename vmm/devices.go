@@ -101,24 +101,27 @@ var deviceKinds = []deviceKind{
 		stats: func(d *Devices, i int, dev virtio.Device) any {
 			return DiskStats{Path: d.Disks[i].Path, Stats: dev.(*blk.Device).Stats()}
 		},
-		save: func(_ *Devices, _ int, dev virtio.Device) (any, error) { return dev.(*blk.Device).State() },
+		save: func(d *Devices, i int, dev virtio.Device) (any, error) {
+			st, err := dev.(*blk.Device).State()
+			return savedDisk{State: st, Bandwidth: d.Disks[i].Bandwidth, IOPS: d.Disks[i].IOPS}, err
+		},
 		load: func(d *Devices, saved json.RawMessage) error {
-			var s blk.State
+			var s savedDisk
 			if err := unmarshalSaved(saved, &s); err != nil {
 				return err
 			}
-			if err := blk.CheckState(s); err != nil {
+			if err := blk.CheckState(s.State); err != nil {
 				return err
 			}
-			d.Disks = append(d.Disks, DiskConfig{Path: s.Path, ReadOnly: s.ReadOnly, ID: s.ID})
+			d.Disks = append(d.Disks, DiskConfig{Path: s.Path, ReadOnly: s.ReadOnly, ID: s.ID, Bandwidth: s.Bandwidth, IOPS: s.IOPS})
 			return nil
 		},
 		restore: func(dev virtio.Device, saved json.RawMessage) error {
-			var s blk.State
+			var s savedDisk
 			if err := unmarshalSaved(saved, &s); err != nil {
 				return err
 			}
-			return dev.(*blk.Device).Restore(s)
+			return dev.(*blk.Device).Restore(s.State)
 		},
 		sync: func(dev virtio.Device) error { return dev.(*blk.Device).Sync() },
 	},
@@ -138,10 +141,11 @@ var deviceKinds = []deviceKind{
 		stats: func(d *Devices, i int, dev virtio.Device) any {
 			return NetStats{Tap: d.Nets[i].Tap, Stats: dev.(*netdev.Device).Stats()}
 		},
-		save: func(_ *Devices, _ int, dev virtio.Device) (any, error) {
+		save: func(d *Devices, i int, dev virtio.Device) (any, error) {
 			n := dev.(*netdev.Device)
 			mac := n.MAC()
-			return savedNet{Tap: n.Tap(), MAC: net.HardwareAddr(mac[:]).String()}, nil
+			c := d.Nets[i]
+			return savedNet{Tap: n.Tap(), MAC: net.HardwareAddr(mac[:]).String(), Bandwidth: c.Bandwidth, PPS: c.PPS}, nil
 		},
 		load: func(d *Devices, saved json.RawMessage) error {
 			var s savedNet
@@ -152,7 +156,7 @@ var deviceKinds = []deviceKind{
 			if err != nil || s.Tap == "" {
 				return fmt.Errorf("network interface tap %q, MAC %q: a tap name and a MAC address are needed", s.Tap, s.MAC)
 			}
-			d.Nets = append(d.Nets, NetConfig{Tap: s.Tap, MAC: mac})
+			d.Nets = append(d.Nets, NetConfig{Tap: s.Tap, MAC: mac, Bandwidth: s.Bandwidth, PPS: s.PPS})
 			return nil
 		},
 	},
@@ -160,15 +164,40 @@ var deviceKinds = []deviceKind{
 		name:  "rng",
 		count: func(d *Devices) int { return btoi(d.RNG) },
 		build: func(d *Devices, _ int) (virtio.Device, error) { return rng.NewLimited(nil, rateConfig(d.RNGRate, 0)) },
-		load:  func(d *Devices, _ json.RawMessage) error { d.RNG = true; return nil },
+		save:  func(d *Devices, _ int, _ virtio.Device) (any, error) { return savedRNG{Rate: d.RNGRate}, nil },
+		load: func(d *Devices, saved json.RawMessage) error {
+			var s savedRNG
+			if len(saved) > 0 { // snapshots before rate limits saved nothing
+				if err := json.Unmarshal(saved, &s); err != nil {
+					return err
+				}
+			}
+			d.RNG, d.RNGRate = true, s.Rate
+			return nil
+		},
 	},
 }
 
+// savedDisk is what a snapshot records of a disk: the image's identity
+// and its rate limits (none in snapshots made before there were any).
+type savedDisk struct {
+	blk.State
+	Bandwidth uint64 `json:"bandwidth,omitempty"`
+	IOPS      uint64 `json:"iops,omitempty"`
+}
+
 // savedNet is what a snapshot records of a network interface: its tap is
-// reopened by name, and the guest keeps its MAC address.
+// reopened by name, the guest keeps its MAC address, and its rate limits.
 type savedNet struct {
-	Tap string `json:"tap"`
-	MAC string `json:"mac"`
+	Tap       string `json:"tap"`
+	MAC       string `json:"mac"`
+	Bandwidth uint64 `json:"bandwidth,omitempty"`
+	PPS       uint64 `json:"pps,omitempty"`
+}
+
+// savedRNG is what a snapshot records of the entropy device.
+type savedRNG struct {
+	Rate uint64 `json:"rate,omitempty"`
 }
 
 func unmarshalSaved(saved json.RawMessage, v any) error {
