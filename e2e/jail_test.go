@@ -87,6 +87,9 @@ func TestJail(t *testing.T) {
 			}
 		}
 	}
+	if r := emberQuick(t, "snapshot", name, t.TempDir()); r.exitCode == 0 || !strings.Contains(r.out, "jailed") {
+		t.Errorf("ember snapshot of a jailed VM: exit %d, %q; want a refusal saying it is jailed", r.exitCode, r.out)
+	}
 	if r := emberQuick(t, "inspect", name); r.exitCode != 0 {
 		t.Errorf("ember inspect of the jailed VM: exit %d: %s", r.exitCode, r.out)
 	}
@@ -125,4 +128,35 @@ func procStatus(t *testing.T, pid int) map[string]string {
 		}
 	}
 	return m
+}
+
+// TestJailRun: ember run --jail boots a guest in the foreground with its
+// console on our output and exits with its status; the jailed VM process
+// made to attempt a forbidden call (bin/ember-seccomptest) is reported
+// killed by seccomp with the call's name, and ember exits 1. Nothing is
+// left behind: no jail root in /tmp, no cgroup.
+func TestJailRun(t *testing.T) {
+	const kernel, initrd = "guest-images/out/bzImage", "guest-images/out/initramfs.cpio.gz"
+	need(t, "bin/ember", "bin/ember-seccomptest", kernel, initrd)
+	before, _ := filepath.Glob(filepath.Join(os.TempDir(), "ember-jail-*"))
+	r := ember(t, "run", "--jail", "--kernel", kernel, "--initrd", initrd, "--memory", "64M", "--cmdline", cmdline("echo in-jail-guest; hostname"))
+	if r.exitCode != 0 || !hasLine(r.out, "in-jail-guest") || !hasLine(r.out, "ember-guest: exit 0") {
+		t.Errorf("ember run --jail: exit %d; want 0 and the guest's output; output:\n%s", r.exitCode, r.out)
+	}
+	r = runProgramEnv(t, []string{"EMBER_TEST_FORBIDDEN_SYSCALL=socket"}, path("bin/ember-seccomptest"),
+		"run", "--jail", "--kernel", kernel, "--initrd", initrd, "--memory", "64M", "--cmdline", cmdline("sleep 600"))
+	if r.exitCode != 1 || !strings.Contains(r.out, "the jailed VM process was killed by seccomp: syscall 41 (socket)") {
+		t.Errorf("ember run --jail with a forbidden call: exit %d; want 1 and the kill reported; output:\n%s", r.exitCode, r.out)
+	}
+	after, _ := filepath.Glob(filepath.Join(os.TempDir(), "ember-jail-*"))
+	if len(after) > len(before) {
+		t.Errorf("jail roots left behind: %v", after)
+	}
+	if ents, err := os.ReadDir(filepath.Join(jail.CgroupRoot, "ember")); err == nil {
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), "run-") {
+				t.Errorf("cgroup %s left behind", e.Name())
+			}
+		}
+	}
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // confineSpec is how a VM process is confined: its seccomp filter and,
-// for a detached VM, its jail (jail.go). It is the process's business, not
+// with --jail, its jail (jail.go, jailrun.go). It is the process's business, not
 // the VM's, so it lives beside vmm.Config in a detached VM's config.json
 // rather than in it: a restored VM gets its own.
 type confineSpec struct {
@@ -28,18 +28,15 @@ type confineFlags struct {
 	cpuQuota        float64
 }
 
-// addConfineFlags defines the confinement flags; the jail's only for
-// detached VMs (start, restore).
-func addConfineFlags(fs *pflag.FlagSet, detached bool) *confineFlags {
+// addConfineFlags defines the confinement flags of run, start and restore.
+func addConfineFlags(fs *pflag.FlagSet) *confineFlags {
 	c := &confineFlags{fs: fs}
 	fs.Var(newInvertedBool(&c.noSeccomp), "seccomp",
 		"confine the VM process to the system calls a running VM needs (seccomp; --seccomp=false to turn it off)")
-	if detached {
-		fs.BoolVar(&c.jail, "jail", false, "run the VM process jailed: own namespaces and root file system, as --uid/--gid, in a cgroup (needs root; docs/design.md)")
-		fs.IntVar(&c.uid, "uid", jail.DefaultID, "with --jail: the user the VM process runs as")
-		fs.IntVar(&c.gid, "gid", jail.DefaultID, "with --jail: the group the VM process runs as")
-		fs.Float64Var(&c.cpuQuota, "cpu-quota", 0, "with --jail: the CPUs' worth of time the VM may use (cgroup cpu.max; e.g. 1.5; 0: no limit)")
-	}
+	fs.BoolVar(&c.jail, "jail", false, "run the VM process jailed: own namespaces and root file system, as --uid/--gid, in a cgroup (needs root; docs/design.md)")
+	fs.IntVar(&c.uid, "uid", jail.DefaultID, "with --jail: the user the VM process runs as")
+	fs.IntVar(&c.gid, "gid", jail.DefaultID, "with --jail: the group the VM process runs as")
+	fs.Float64Var(&c.cpuQuota, "cpu-quota", 0, "with --jail: the CPUs' worth of time the VM may use (cgroup cpu.max; e.g. 1.5; 0: no limit)")
 	return c
 }
 

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 
+	"github.com/embervm/ember/vmm"
 	"github.com/embervm/ember/vmm/jail"
 	"github.com/embervm/ember/vmm/state"
 )
@@ -16,17 +17,15 @@ import (
 // (in the VM process's mount namespace only: outside it stays empty).
 const jailRoot = "root"
 
-// completeJail completes spec's jail for a VM whose state directory is d:
-// what its root shows, its memory limit. Call it before the spec is
-// written.
-func completeJail(d state.Dir, spec *vmSpec) error {
-	j := spec.Confine.Jail
-	cfg := spec.Config
-	j.Name = spec.Name
-	j.Root = d.File(jailRoot)
+// completeJail completes jail j of the VM called name with config cfg:
+// its root on directory root, what the root shows (cfg's files, and
+// extra: a state directory, a snapshot), its memory limit.
+func completeJail(j *jail.Spec, name string, cfg vmm.Config, root string, extra ...jail.Bind) error {
+	j.Name = name
+	j.Root = root
 	j.NewNet = len(cfg.Nets) == 0
 	j.MemoryMax = cfg.Memory + jail.MemoryOverhead
-	j.Binds = []jail.Bind{{Path: "/dev/kvm"}, {Path: d.Path()}, {Path: cfg.Kernel, ReadOnly: true}}
+	j.Binds = append([]jail.Bind{{Path: "/dev/kvm"}, {Path: cfg.Kernel, ReadOnly: true}}, extra...)
 	if cfg.Initrd != "" {
 		j.Binds = append(j.Binds, jail.Bind{Path: cfg.Initrd, ReadOnly: true})
 	}
@@ -36,13 +35,21 @@ func completeJail(d state.Dir, spec *vmSpec) error {
 	if len(cfg.Nets) > 0 {
 		j.Binds = append(j.Binds, jail.Bind{Path: "/dev/net/tun"})
 	}
+	return j.Check()
+}
+
+// completeDetachedJail completes spec's jail for a detached VM whose
+// state directory is d (the jail's root is mounted on its entry "root").
+// Call it before the spec is written.
+func completeDetachedJail(d state.Dir, spec *vmSpec) error {
+	extra := []jail.Bind{{Path: d.Path()}}
 	if spec.Restore != "" {
-		j.Binds = append(j.Binds, jail.Bind{Path: spec.Restore, ReadOnly: true})
+		extra = append(extra, jail.Bind{Path: spec.Restore, ReadOnly: true})
 	}
-	if err := j.Check(); err != nil {
+	if err := completeJail(spec.Confine.Jail, spec.Name, spec.Config, d.File(jailRoot), extra...); err != nil {
 		return err
 	}
-	if err := os.Mkdir(j.Root, 0o700); err != nil {
+	if err := os.Mkdir(d.File(jailRoot), 0o700); err != nil {
 		return fmt.Errorf("jail: %w", err)
 	}
 	return nil

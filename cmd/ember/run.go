@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/embervm/ember/vmm"
+	"github.com/embervm/ember/vmm/jail"
 )
 
 var runCommand = command{
@@ -22,7 +23,7 @@ var runCommand = command{
 		"panicked (reported through pvpanic) or the VMM failed.",
 	setup: func(fs *pflag.FlagSet) func([]string) error {
 		vf := addVMFlags(fs)
-		cf := addConfineFlags(fs, false)
+		cf := addConfineFlags(fs)
 		bootTimes := fs.String("boot-times", "", "write the boot milestones as JSON to this file when the VM exits (for benchmarks)")
 		return func(args []string) error {
 			if err := noArgs(args); err != nil {
@@ -36,7 +37,30 @@ var runCommand = command{
 			if err != nil {
 				return err
 			}
-			return runForeground(vf.console, *bootTimes, conf, func(cio vmm.IO) (*vmm.VM, error) { return vmm.New(cfg, cio) })
+			build := func(cio vmm.IO) (*vmm.VM, error) { return vmm.New(cfg, cio) }
+			if conf.Jail != nil {
+				if *bootTimes != "" {
+					return usageErrorf("--boot-times does not apply with --jail (the file would be outside the jail)")
+				}
+				if err := absPaths(&cfg); err != nil {
+					return err
+				}
+				j, inJail, err := jailedChild()
+				if err != nil {
+					return err
+				}
+				if !inJail {
+					return runJailed(cfg, conf.Jail)
+				}
+				conf.Jail = j
+				build = func(cio vmm.IO) (*vmm.VM, error) {
+					if _, err := jail.Enter(j); err != nil {
+						return nil, err
+					}
+					return vmm.New(cfg, cio)
+				}
+			}
+			return runForeground(vf.console, *bootTimes, conf, build)
 		}
 	},
 }

@@ -50,6 +50,9 @@ func snapshot(name, dir, stateDir string, resume bool) error {
 	if err != nil {
 		return err
 	}
+	if spec, err := readSpec(d); err == nil && spec.Confine.Jail != nil {
+		return fmt.Errorf("VM %s is jailed (--jail): its process sees no directory outside its jail to write a snapshot into, and has no right left to add one; snapshots of jailed VMs are not supported yet", name)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), snapshotTimeout)
 	defer cancel()
 	info, err := client(d).Snapshot(ctx, api.SnapshotRequest{Dir: abs, Resume: resume})
@@ -75,7 +78,7 @@ var restoreCommand = command{
 		o := restoreOptions{fs: fs}
 		fs.StringVar(&o.name, "name", "", "the VM's name (default: the snapshot directory's base name)")
 		o.stateDir = addStateDirFlag(fs)
-		o.confine = addConfineFlags(fs, true)
+		o.confine = addConfineFlags(fs)
 		fs.BoolVar(&o.foreground, "foreground", false, "run the VM in this process, its console on this terminal, as 'ember run' does")
 		fs.StringVar(&o.console, "console", "stdio", "with --foreground: serial console: stdio, none, or file:PATH")
 		fs.StringVar(&o.bootTimes, "boot-times", "", "with --foreground: write the VM's milestones (restored, first KVM_RUN) as JSON to this file when it exits")

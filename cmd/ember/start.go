@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/embervm/ember/internal/userfile"
+	"github.com/embervm/ember/vmm"
 	"github.com/embervm/ember/vmm/state"
 )
 
@@ -31,7 +32,7 @@ var startCommand = command{
 		name := fs.String("name", "", "the VM's name (required; unique): a letter or digit, then up to 63 of [a-zA-Z0-9_.-]")
 		stateDir := addStateDirFlag(fs)
 		vf := addVMFlags(fs)
-		cf := addConfineFlags(fs, true)
+		cf := addConfineFlags(fs)
 		return func(args []string) error {
 			if err := noArgs(args); err != nil {
 				return err
@@ -85,6 +86,15 @@ func startSpec(name string, vf *vmFlags) (vmSpec, error) {
 	if err != nil {
 		return vmSpec{}, err
 	}
+	if err := absPaths(&cfg); err != nil {
+		return vmSpec{}, err
+	}
+	return vmSpec{Name: name, Config: cfg}, nil
+}
+
+// absPaths makes cfg's file paths absolute (a detached or jailed VM
+// process runs in /).
+func absPaths(cfg *vmm.Config) error {
 	abs := func(p *string) error {
 		if *p == "" {
 			return nil
@@ -94,14 +104,14 @@ func startSpec(name string, vf *vmFlags) (vmSpec, error) {
 		return err
 	}
 	if err := errors.Join(abs(&cfg.Kernel), abs(&cfg.Initrd)); err != nil {
-		return vmSpec{}, err
+		return err
 	}
 	for i := range cfg.Disks {
 		if err := abs(&cfg.Disks[i].Path); err != nil {
-			return vmSpec{}, err
+			return err
 		}
 	}
-	return vmSpec{Name: name, Config: cfg}, nil
+	return nil
 }
 
 // spawn writes the VM's config into d, starts its detached ember
@@ -109,7 +119,7 @@ func startSpec(name string, vf *vmFlags) (vmSpec, error) {
 // answers so.
 func spawn(d state.Dir, spec vmSpec, lock *state.Lock) error {
 	if spec.Confine.Jail != nil {
-		if err := completeJail(d, &spec); err != nil {
+		if err := completeDetachedJail(d, &spec); err != nil {
 			return err
 		}
 	}

@@ -35,6 +35,9 @@ func (c *Cgroup) FD() int { return int(c.dir.Fd()) }
 // NewCgroup removes the empty ones of VMs that ended).
 func (c *Cgroup) Close() error { return c.dir.Close() }
 
+// Remove removes the cgroup once its process has ended.
+func (c *Cgroup) Remove() error { return unix.Rmdir(c.Path) }
+
 // ErrNoCgroup2 means the host has no cgroup v2 hierarchy at CgroupRoot.
 var ErrNoCgroup2 = errors.New("no cgroup v2 at " + CgroupRoot)
 

@@ -81,6 +81,12 @@ func (s *Spec) Check() error {
 // returns the process's PID in the parent's PID namespace (from
 // /proc/self/status before the host's /proc goes away), for the pid file.
 func Enter(s *Spec) (hostPID int, err error) {
+	// Only ever in the namespaces CloneFlags made: the process is then PID 1
+	// of its own PID namespace. Anywhere else the mounts below would be the
+	// host's.
+	if os.Getpid() != 1 {
+		return 0, errors.New("jail: not started in the jail's namespaces (only ember starts jailed VM processes)")
+	}
 	hostPID = outerPID()
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return 0, fmt.Errorf("jail: make mounts private: %w", err)
