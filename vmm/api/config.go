@@ -28,6 +28,7 @@ type VMConfig struct {
 	// VirtioCmdline: announce virtio devices on the kernel command line
 	// too (absent: true).
 	VirtioCmdline *bool `json:"virtio_cmdline,omitempty"`
+	KSM           bool  `json:"ksm,omitempty"` // offer guest memory to KSM (default false)
 }
 
 // DiskConfig is one virtio-blk disk.
@@ -89,7 +90,7 @@ func (s *Size) UnmarshalJSON(b []byte) error {
 func WireConfig(c vmm.Config) VMConfig {
 	rng, acpi, virtioCmdline := c.RNG, !c.NoACPI, !c.NoVirtioCmdline
 	w := VMConfig{Kernel: c.Kernel, Initrd: c.Initrd, Cmdline: c.Cmdline, Memory: Size(c.Memory), CPUs: c.CPUs,
-		RNG: &rng, RNGRate: Size(c.RNGRate), ACPI: &acpi, VirtioCmdline: &virtioCmdline}
+		RNG: &rng, RNGRate: Size(c.RNGRate), ACPI: &acpi, VirtioCmdline: &virtioCmdline, KSM: c.KSM}
 	for _, d := range c.Disks {
 		w.Disks = append(w.Disks, DiskConfig{Path: d.Path, ReadOnly: d.ReadOnly, ID: d.ID, Bandwidth: Size(d.Bandwidth), IOPS: d.IOPS})
 	}
@@ -122,6 +123,7 @@ func (w VMConfig) Config() (vmm.Config, error) {
 	}
 	c.NoACPI = w.ACPI != nil && !*w.ACPI
 	c.NoVirtioCmdline = w.VirtioCmdline != nil && !*w.VirtioCmdline
+	c.KSM = w.KSM
 	for _, d := range w.Disks {
 		c.Disks = append(c.Disks, vmm.DiskConfig{Path: d.Path, ReadOnly: d.ReadOnly, ID: d.ID, Bandwidth: uint64(d.Bandwidth), IOPS: d.IOPS})
 	}
