@@ -48,9 +48,9 @@ var sockets = []string{
 
 // files is what writing a snapshot (its directory, the memory file and
 // state.json: create, write, fsync, a symlink renamed over the old one),
-// rotating the console log and
-// removing the state directory at exit need: paths inside directories the
-// user chose. (The jail, --jail, is what limits which paths exist.)
+// rotating the console log and removing the state directory at exit need:
+// paths inside directories the user chose. (The jail, --jail, is what
+// limits which paths exist.)
 var files = []string{
 	"openat", "newfstatat", "statx", "mkdirat", "renameat", "renameat2", "unlinkat", "symlinkat", "getdents64",
 	"flock", "fchmod", "fchmodat", "fchown", "readlinkat", "faccessat", "faccessat2", "umask",
