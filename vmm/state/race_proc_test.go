@@ -27,9 +27,7 @@ func TestCreateRaceProcesses(t *testing.T) {
 	d := Dir{Base: base, Name: "vm"}
 	makeDead(t, d)
 	hs := [2]*helper{startHelper(t), startHelper(t)}
-	failed := 0
-	var first error
-	for round := range procRounds {
+	runRounds(t, d, procRounds, func() error {
 		for _, h := range hs {
 			h.send("create " + base + " " + d.Name)
 		}
@@ -41,18 +39,8 @@ func TestCreateRaceProcesses(t *testing.T) {
 		if err == nil {
 			err = d.WritePID(1 << 22)
 		}
-		if err != nil {
-			failed++
-			if first == nil {
-				first = fmt.Errorf("round %d: %w", round, err)
-			}
-			os.RemoveAll(d.Path())
-			makeDead(t, d)
-		}
-	}
-	if failed > 0 {
-		t.Errorf("%d of %d rounds failed; first: %v", failed, procRounds, first)
-	}
+		return err
+	})
 }
 
 // checkReplies checks the helpers' replies to one round's create: one

@@ -24,22 +24,28 @@ func TestCreateOverDeadRace(t *testing.T) {
 	const name = "vm"
 	d := Dir{Base: base, Name: name}
 	makeDead(t, d)
+	runRounds(t, d, staleRounds, func() error { return raceRound(d) })
+}
+
+// runRounds runs round n times over d, a dead VM's directory, and fails
+// the test with how many rounds failed and the first error; a failed
+// round's successor starts from a clean dead directory.
+func runRounds(t *testing.T, d Dir, n int, round func() error) {
+	t.Helper()
 	failed := 0
 	var first error
-	for round := range staleRounds {
-		err := raceRound(d)
-		if err != nil {
+	for i := range n {
+		if err := round(); err != nil {
 			failed++
 			if first == nil {
-				first = fmt.Errorf("round %d: %w", round, err)
+				first = fmt.Errorf("round %d: %w", i, err)
 			}
-			// Start the next round from a clean dead directory.
 			os.RemoveAll(d.Path())
 			makeDead(t, d)
 		}
 	}
 	if failed > 0 {
-		t.Errorf("%d of %d rounds failed; first: %v", failed, staleRounds, first)
+		t.Errorf("%d of %d rounds failed; first: %v", failed, n, first)
 	}
 }
 
