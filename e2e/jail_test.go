@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -108,9 +109,21 @@ func TestJail(t *testing.T) {
 		t.Errorf("the disk starts with %q; want what the jailed guest wrote", b[:32])
 	}
 	if _, err := os.Stat(d.Path()); err == nil {
-		if r := emberQuick(t, "ls"); strings.Contains(r.out, name) && !strings.Contains(r.out, "died") {
-			t.Errorf("after stop, ember ls still lists the VM:\n%s", r.out)
-		}
+		t.Errorf("ember stop left the jailed VM's state directory")
+	}
+
+	// A jailed guest that ends by itself: its process cannot remove its
+	// state directory, and ember ls says how it ended.
+	if r := ember(t, "start", "--name", "brief", "--jail", "--kernel", kernel, "--initrd", initrd, "--memory", "64M", "--cmdline", cmdline("true")); r.exitCode != 0 {
+		t.Fatalf("ember start --jail: exit %d: %s", r.exitCode, r.out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := (state.Dir{Base: stateDir, Name: "brief"}).WaitDead(ctx); err != nil {
+		t.Fatalf("the brief jailed VM did not end: %v", err)
+	}
+	if r := emberQuick(t, "ls"); !strings.Contains(r.out, "VM brief ended: reset") {
+		t.Errorf("ember ls after a jailed VM ended:\n%s\nwant it to say it ended (reset)", r.out)
 	}
 }
 

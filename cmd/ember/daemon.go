@@ -140,7 +140,7 @@ func runDaemon(dir string, report func(string)) error {
 		return err
 	}
 	report("ok")
-	logf("running (pid %d)", os.Getpid())
+	logf("running (pid %d)", pid)
 	res := <-done
 	if res.err != nil {
 		logf("stopped: %v", res.err)

@@ -106,11 +106,16 @@ func describe(d state.Dir) lsEntry {
 		if err == nil {
 			err = d.Remove()
 		}
-		how := ""
-		if r, ok := seccomp.Killed(st.PID); ok {
-			how = ": " + r
+		switch ended, ok := endedLine(d); {
+		case ok: // a jailed VM cannot remove its own directory
+			fmt.Fprintf(os.Stderr, "ember ls: VM %s %s; removed its state%s\n", d.Name, ended, errSuffix(err))
+		default:
+			how := ""
+			if r, ok := seccomp.Killed(st.PID); ok {
+				how = ": " + r
+			}
+			fmt.Fprintf(os.Stderr, "ember ls: VM %s's process died%s%s; removed its state%s\n", d.Name, pidSuffix(st.PID), how, errSuffix(err))
 		}
-		fmt.Fprintf(os.Stderr, "ember ls: VM %s's process died%s%s; removed its state%s\n", d.Name, pidSuffix(st.PID), how, errSuffix(err))
 		return e
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -179,4 +184,15 @@ func (f lsFormat) format(e lsEntry) string {
 		b.WriteString(part(e))
 	}
 	return b.String()
+}
+
+// endedLine returns how a dead VM's process said it ended ("ended:
+// poweroff", "stopped: ...": the last line of its log), if it did.
+func endedLine(d state.Dir) (string, bool) {
+	last := lastLines(d.File(state.LogFile), 1)
+	_, msg, ok := strings.Cut(last, "ember: VM "+d.Name+": ")
+	if !ok || !(strings.HasPrefix(msg, "ended: ") || strings.HasPrefix(msg, "stopped: ")) {
+		return "", false
+	}
+	return msg, true
 }

@@ -25,6 +25,9 @@ var goRuntime = []string{
 	"restart_syscall", "sched_getaffinity", "getrandom",
 	"epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2", "eventfd2", "pipe2",
 	"exit", "exit_group",
+	// A thread started by glibc's pthread_create registers these: only in
+	// test binaries built with -race (cgo); ember itself is cgo-free.
+	"rseq", "set_robust_list",
 }
 
 // fileIO is reading and writing descriptors the VM process already holds:
