@@ -103,10 +103,11 @@ func describe(d state.Dir) lsEntry {
 	st, err := d.Status()
 	e.PID = st.PID
 	if err != nil || !st.Alive {
+		ended, ok := endedLine(d) // before its log goes with the directory
 		if err == nil {
 			err = d.Remove()
 		}
-		switch ended, ok := endedLine(d); {
+		switch {
 		case ok: // a jailed VM cannot remove its own directory
 			fmt.Fprintf(os.Stderr, "ember ls: VM %s %s; removed its state%s\n", d.Name, ended, errSuffix(err))
 		default:
