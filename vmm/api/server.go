@@ -64,6 +64,7 @@ func NewServer(vm VM, info Info, logf func(format string, args ...any)) *Server 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /vm", s.getVM)
 	mux.HandleFunc("GET /vm/stats", s.getStats)
+	mux.HandleFunc("GET /metrics", s.getMetrics) // metrics.go
 	mux.HandleFunc("PUT /vm/state", s.putState)
 	mux.HandleFunc("POST /vm/shutdown", s.postShutdown)
 	mux.HandleFunc("PUT /vm/snapshot", s.putSnapshot) // snapshot.go
