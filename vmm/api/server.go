@@ -51,6 +51,8 @@ type Server struct {
 	// requested.
 	mu       sync.Mutex
 	stopping bool
+
+	events eventHub // GET /events
 }
 
 // NewServer returns a server for vm. logf, if not nil, gets one line per
@@ -65,6 +67,7 @@ func NewServer(vm VM, info Info, logf func(format string, args ...any)) *Server 
 	mux.HandleFunc("GET /vm", s.getVM)
 	mux.HandleFunc("GET /vm/stats", s.getStats)
 	mux.HandleFunc("GET /metrics", s.getMetrics) // metrics.go
+	mux.HandleFunc("GET /events", s.getEvents)   // events.go
 	mux.HandleFunc("PUT /vm/state", s.putState)
 	mux.HandleFunc("POST /vm/shutdown", s.postShutdown)
 	mux.HandleFunc("PUT /vm/snapshot", s.putSnapshot) // snapshot.go
@@ -106,6 +109,7 @@ func (s *Server) Listen(path string) error {
 // Close stops serving (removing the socket), ends a shutdown sequence in
 // progress, and waits for the server's goroutines.
 func (s *Server) Close() error {
+	s.events.close(time.Second) // streams send what is left, then end
 	s.stop()
 	err := s.http.Close()
 	s.wg.Wait()
@@ -176,10 +180,11 @@ func (s *Server) changeState(want string) *Error {
 		return errorf(http.StatusConflict, "VM %s is already %s", name, want)
 	}
 	var err error
+	event := EventPaused
 	if want == StatePaused {
 		err = s.vm.Pause()
 	} else {
-		err = s.vm.Resume()
+		err, event = s.vm.Resume(), EventResumed
 	}
 	if errors.Is(err, vmm.ErrNotRunning) {
 		return errorf(http.StatusConflict, "VM %s is not running (it is stopping)", name)
@@ -187,6 +192,7 @@ func (s *Server) changeState(want string) *Error {
 	if err != nil {
 		return errorf(http.StatusInternalServerError, "VM %s: %v", name, err)
 	}
+	s.Publish(Event{Type: event})
 	return nil
 }
 
@@ -207,6 +213,7 @@ func (s *Server) postShutdown(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.stopping = true
+	s.Publish(Event{Type: EventShutdownRequested})
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

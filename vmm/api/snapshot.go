@@ -75,6 +75,7 @@ func (s *Server) putSnapshot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	took := time.Since(start).Seconds()
+	s.Publish(Event{Type: EventSnapshot, Detail: req.Dir})
 	if req.Resume {
 		if err := s.changeState(StateRunning); err != nil {
 			writeError(w, errorf(err.Status, "VM %s: snapshot written to %s, but resuming failed: %s", name, req.Dir, err.Message))
