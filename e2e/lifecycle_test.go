@@ -17,7 +17,7 @@ import (
 // start it with an interactive shell, attach through a pseudo-terminal,
 // run a command, detach, list, re-attach and find the earlier output in
 // the scrollback (then hang up), pause (no progress) and resume, then
-// stop it and check nothing is left behind. Along the way: a second start with the same
+// stop it, find it listed as exited, and rm it: nothing is left behind. Along the way: a second start with the same
 // name, and commands naming an unknown VM, fail with clear messages.
 func TestLifecycle(t *testing.T) {
 	const kernel, initrd, name = "guest-images/out/bzImage", "guest-images/out/initramfs.cpio.gz", "life"
@@ -151,15 +151,25 @@ func TestLifecycle(t *testing.T) {
 	if sysrqKernel(t) && strings.Contains(r.out, "killing") {
 		t.Errorf("the guest kernel has serial Magic SysRq, yet stop had to kill the VM: %s", r.out)
 	}
-	if _, err := os.Stat(vmDir.Path()); !os.IsNotExist(err) {
-		ents, _ := os.ReadDir(vmDir.Path())
-		t.Errorf("state directory left after stop: %v (%d entries)", err, len(ents))
-	}
 	if pids := vmProcesses(stateDir); len(pids) > 0 {
 		t.Errorf("VM processes left after stop: %v", pids)
 	}
+	// Its state is kept, exited (stopped), until ember rm.
+	if got := lsState(t, name); got != "exited" {
+		t.Errorf("ember ls shows %s %q after stop; want exited", name, got)
+	}
+	if e, err := vmDir.ReadExit(); err != nil || e == nil || e.Reason != state.ReasonStopped {
+		t.Errorf("exit record after stop: %+v, %v; want stopped", e, err)
+	}
+	if r := emberQuick(t, "rm", name); r.exitCode != 0 {
+		t.Fatalf("ember rm: exit %d: %s", r.exitCode, r.out)
+	}
+	if _, err := os.Stat(vmDir.Path()); !os.IsNotExist(err) {
+		ents, _ := os.ReadDir(vmDir.Path())
+		t.Errorf("state directory left after rm: %v (%d entries)", err, len(ents))
+	}
 	if got := lsState(t, name); got != "" {
-		t.Errorf("ember ls still lists %s (%s) after stop", name, got)
+		t.Errorf("ember ls still lists %s (%s) after rm", name, got)
 	}
 }
 

@@ -79,8 +79,12 @@ func TestSeccomp(t *testing.T) {
 		if !strings.Contains(ls.out, "victim's process died") || !strings.Contains(ls.out, "killed by seccomp: syscall 41 (socket)") {
 			t.Errorf("ember ls says:\n%s\nwant the victim reported killed by seccomp: syscall 41 (socket)", ls.out)
 		}
-		if f := emberQuick(t, "ls", "--format", "{{.Name}} {{.State}}"); !hasLine(f.out, "bystander running") {
-			t.Errorf("ember ls does not list the bystander running:\n%s", f.out)
+		f := emberQuick(t, "ls", "--format", "{{.Name}} {{.State}}")
+		if !hasLine(f.out, "bystander running") || !hasLine(f.out, "victim exited (killed)") {
+			t.Errorf("ember ls does not list the bystander running and the victim exited (killed):\n%s", f.out)
+		}
+		if e, _ := victim.ReadExit(); e == nil || !strings.Contains(e.Error, "syscall 41 (socket)") {
+			t.Errorf("the victim's exit record %+v does not name the call", e)
 		}
 		if !state.IsVMProcess(pid, bystander) {
 			t.Error("the bystander VM died too")

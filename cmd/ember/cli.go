@@ -30,7 +30,7 @@ type command struct {
 
 // commands, in the order 'ember --help' lists them.
 var commands = []command{
-	runCommand, startCommand, consoleCommand, lsCommand, stopCommand, killCommand,
+	runCommand, startCommand, consoleCommand, lsCommand, stopCommand, killCommand, rmCommand,
 	pauseCommand, resumeCommand, inspectCommand, topCommand, snapshotCommand, restoreCommand,
 	probeCommand, benchCommand, versionCommand, daemonCommand,
 }

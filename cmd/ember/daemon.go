@@ -51,6 +51,9 @@ type vmSpec struct {
 	Config  vmm.Config  `json:"config"`
 	Restore string      `json:"restore,omitempty"` // snapshot directory to restore from (ember restore)
 	Confine confineSpec `json:"confine"`
+	// AutoRemove (ember start --rm): the VM process removes the state
+	// directory when the VM ends, instead of keeping it for 'ember rm'.
+	AutoRemove bool `json:"auto_remove,omitempty"`
 }
 
 // startedTimeout bounds how long the VM may take from process start to
@@ -86,21 +89,25 @@ func daemon(dir string) error {
 }
 
 // runDaemon runs the VM of the state directory dir until it ends, then
-// removes the directory. report gets "ok" once the guest runs.
-func runDaemon(dir string, report func(string)) error {
+// records how in its exit.json (exit.go). report gets "ok" once the
+// guest runs.
+func runDaemon(dir string, report func(string)) (err error) {
 	started := time.Now()
 	d := state.Dir{Base: filepath.Dir(dir), Name: filepath.Base(dir)}
-	defer d.RemoveIfLocked(daemonLockFD) // only if the directory is still this VM's
+	end := &daemonEnd{d: d, pid: os.Getpid()}
+	defer func() { end.finish(err) }() // last: the console log is complete by then
 	spec, err := readSpec(d)
 	if err != nil {
 		return err
 	}
+	end.autoRemove = spec.AutoRemove
 	pid := os.Getpid()
 	if spec.Confine.Jail != nil {
 		if pid, err = jail.Enter(spec.Confine.Jail); err != nil {
 			return err
 		}
 	}
+	end.pid = pid
 	if err := d.WritePID(pid); err != nil {
 		return err
 	}
@@ -142,6 +149,7 @@ func runDaemon(dir string, report func(string)) error {
 	report("ok")
 	logf("running (pid %d)", pid)
 	res := <-done
+	end.ran, end.reason = res.err == nil, res.reason.String()
 	if res.err != nil {
 		logf("stopped: %v", res.err)
 		return res.err
@@ -151,7 +159,7 @@ func runDaemon(dir string, report func(string)) error {
 		return errGuestPanic
 	}
 	// Deferred, in order: API server, VM, console (viewers get the last
-	// output), state directory.
+	// output), exit record.
 	return nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -13,25 +14,37 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/embervm/ember/vmm"
-	"github.com/embervm/ember/vmm/seccomp"
 	"github.com/embervm/ember/vmm/state"
 )
 
 // lsEntry is one VM in 'ember ls --json'.
 type lsEntry struct {
-	Name          string  `json:"name"`
-	State         string  `json:"state"` // starting, running, paused, stopping, unresponsive, dead
-	PID           int     `json:"pid"`
-	CPUs          int     `json:"cpus"`
-	Memory        uint64  `json:"memory"` // bytes
-	UptimeSeconds float64 `json:"uptime_seconds"`
+	Name          string      `json:"name"`
+	State         string      `json:"state"` // starting, running, paused, stopping, unresponsive, exited, unknown
+	PID           int         `json:"pid"`
+	CPUs          int         `json:"cpus"`
+	Memory        uint64      `json:"memory"` // bytes
+	UptimeSeconds float64     `json:"uptime_seconds"`
+	Exit          *state.Exit `json:"exit,omitempty"` // an exited VM's exit.json
+}
+
+// stateText is the state as the table shows it: "exited (reason)" for an
+// exited VM.
+func (e lsEntry) stateText() string {
+	if e.Exit != nil {
+		return "exited (" + e.Exit.Short() + ")"
+	}
+	return e.State
 }
 
 var lsCommand = command{
 	name: "ls", synopsis: "[--json | --format TEMPLATE] [--state-dir DIR]", short: "list started VMs",
-	long: "Lists the started VMs. A VM whose process died is listed once as \"dead\", and its\n" +
-		"state is removed. --format prints a line per VM with its fields in a template, as docker\n" +
-		"does: '{{.Name}} {{.State}}'. The fields are Name, State, PID, CPUs, Memory (bytes) and\n" +
+	long: "Lists the started VMs, running or exited. An exited VM shows as \"exited (reason)\"\n" +
+		"(poweroff, reset, guest-panic, stopped, killed, error; with the guest's exit status if it\n" +
+		"gave one) until 'ember rm NAME'; --json has its exit.json as \"exit\". One started with\n" +
+		"--rm that could not remove its own state (jailed, or killed) is removed here. --format\n" +
+		"prints a line per VM with its fields in a template, as docker does: '{{.Name}} {{.State}}'.\n" +
+		"The fields are Name, State (as the table shows it), PID, CPUs, Memory (bytes) and\n" +
 		"UptimeSeconds, as in --json; \\t is a tab.",
 	setup: func(fs *pflag.FlagSet) func([]string) error {
 		asJSON := fs.Bool("json", false, "print a JSON array")
@@ -69,7 +82,9 @@ func ls(stateDir string, asJSON bool, tmpl lsFormat) error {
 	}
 	entries := []lsEntry{}
 	for _, d := range dirs {
-		entries = append(entries, describe(d))
+		if e, ok := describe(d); ok {
+			entries = append(entries, e)
+		}
 	}
 	if asJSON {
 		enc := json.NewEncoder(os.Stdout)
@@ -89,35 +104,27 @@ func ls(stateDir string, asJSON bool, tmpl lsFormat) error {
 		if e.UptimeSeconds > 0 {
 			up = (time.Duration(e.UptimeSeconds * float64(time.Second))).Round(time.Second).String()
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\n", e.Name, e.State, e.PID, e.CPUs, vmm.FormatSize(e.Memory), up)
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\n", e.Name, e.stateText(), e.PID, e.CPUs, vmm.FormatSize(e.Memory), up)
 	}
 	return w.Flush()
 }
 
-// describe returns d's VM as ls shows it; a dead VM's state is removed.
-func describe(d state.Dir) lsEntry {
-	e := lsEntry{Name: d.Name, State: "dead"}
-	if spec, err := readSpec(d); err == nil {
+// describe returns d's VM as ls shows it, and false for one that is not
+// to be listed: an exited VM started with --rm, removed here.
+func describe(d state.Dir) (lsEntry, bool) {
+	e := lsEntry{Name: d.Name, State: "unknown"}
+	spec, specErr := readSpec(d)
+	if specErr == nil {
 		e.CPUs, e.Memory = spec.Config.CPUs, spec.Config.Memory
 	}
 	st, err := d.Status()
 	e.PID = st.PID
-	if err != nil || !st.Alive {
-		ended, ok := endedLine(d) // before its log goes with the directory
-		if err == nil {
-			err = d.Remove()
-		}
-		switch {
-		case ok: // a jailed VM cannot remove its own directory
-			fmt.Fprintf(os.Stderr, "ember ls: VM %s %s; removed its state%s\n", d.Name, ended, errSuffix(err))
-		default:
-			how := ""
-			if r, ok := seccomp.Killed(st.PID); ok {
-				how = ": " + r
-			}
-			fmt.Fprintf(os.Stderr, "ember ls: VM %s's process died%s%s; removed its state%s\n", d.Name, pidSuffix(st.PID), how, errSuffix(err))
-		}
-		return e
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "ember ls: VM %s: %v\n", d.Name, err)
+		return e, true
+	}
+	if !st.Alive {
+		return describeExited(d, e, specErr == nil && spec.AutoRemove)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -128,11 +135,39 @@ func describe(d state.Dir) lsEntry {
 		if st.PID == 0 {
 			e.State = "starting"
 		}
-		return e
+		return e, true
 	}
 	e.State, e.PID, e.UptimeSeconds = info.State, info.PID, info.UptimeSeconds
 	e.CPUs, e.Memory = info.Config.CPUs, uint64(info.Config.Memory)
-	return e
+	return e, true
+}
+
+// describeExited completes e for d's exited VM, recording how it died if
+// its process could not; one started with --rm is removed instead.
+func describeExited(d state.Dir, e lsEntry, autoRemove bool) (lsEntry, bool) {
+	ex, wrote, err := recordDeath(d, e.PID)
+	switch {
+	case errors.Is(err, state.ErrAlive): // it started meanwhile (or is being removed)
+		e.State = "starting"
+		return e, true
+	case errors.Is(err, state.ErrNotFound): // removed meanwhile
+		return e, false
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "ember ls: VM %s: %v\n", d.Name, err)
+	}
+	if wrote {
+		fmt.Fprintf(os.Stderr, "ember ls: %s\n", deathNote(d, ex))
+	}
+	if autoRemove {
+		how := ""
+		if ex != nil {
+			how = " (" + ex.String() + ")"
+		}
+		fmt.Fprintf(os.Stderr, "ember ls: VM %s exited%s; started with --rm: removed its state%s\n", d.Name, how, errSuffix(d.Remove()))
+		return e, false
+	}
+	e.State, e.Exit = "exited", ex
+	return e, true
 }
 
 // lsFormat is a parsed --format: literal text and fields, in order. Only
@@ -142,7 +177,7 @@ type lsFormat []func(lsEntry) string
 
 var lsFields = map[string]func(lsEntry) string{
 	"Name":          func(e lsEntry) string { return e.Name },
-	"State":         func(e lsEntry) string { return e.State },
+	"State":         func(e lsEntry) string { return e.stateText() },
 	"PID":           func(e lsEntry) string { return strconv.Itoa(e.PID) },
 	"CPUs":          func(e lsEntry) string { return strconv.Itoa(e.CPUs) },
 	"Memory":        func(e lsEntry) string { return strconv.FormatUint(e.Memory, 10) },
@@ -185,15 +220,4 @@ func (f lsFormat) format(e lsEntry) string {
 		b.WriteString(part(e))
 	}
 	return b.String()
-}
-
-// endedLine returns how a dead VM's process said it ended ("ended:
-// poweroff", "stopped: ...": the last line of its log), if it did.
-func endedLine(d state.Dir) (string, bool) {
-	last := lastLines(d.File(state.LogFile), 1)
-	_, msg, ok := strings.Cut(last, "ember: VM "+d.Name+": ")
-	if !ok || !(strings.HasPrefix(msg, "ended: ") || strings.HasPrefix(msg, "stopped: ")) {
-		return "", false
-	}
-	return msg, true
 }

@@ -27,9 +27,14 @@ var startCommand = command{
 	short: "start a VM in the background (detached), named with --name",
 	long: "Starts a VM in the background, in its own ember process, and returns once the guest\n" +
 		"runs, printing its name. Its serial console is on 'ember console NAME'; 'ember ls',\n" +
-		"'stop', 'kill', 'pause', 'resume' and 'inspect' manage it.",
+		"'stop', 'kill', 'pause', 'resume' and 'inspect' manage it. When it ends, its state\n" +
+		"(console.log, ember.log, config.json and exit.json: when, why, exit status) is kept and\n" +
+		"'ember ls' shows it exited until 'ember rm NAME' (or --rm) removes it. A name held by\n" +
+		"an exited VM is refused unless --replace is given; a running VM's, always.",
 	setup: func(fs *pflag.FlagSet) func([]string) error {
 		name := fs.String("name", "", "the VM's name (required; unique): a letter or digit, then up to 63 of [a-zA-Z0-9_.-]")
+		autoRemove := fs.Bool("rm", false, "remove the VM's state (and its logs) when it ends, instead of keeping it for 'ember rm'")
+		replace := fs.Bool("replace", false, "replace an exited VM of the same name (never a running one)")
 		stateDir := addStateDirFlag(fs)
 		vf := addVMFlags(fs)
 		cf := addConfineFlags(fs)
@@ -53,23 +58,37 @@ var startCommand = command{
 			if spec.Confine, err = cf.spec(); err != nil {
 				return err
 			}
-			return startDetached(*stateDir, spec)
+			spec.AutoRemove = *autoRemove
+			return startDetachedOver(*stateDir, spec, *replace)
 		}
 	},
 }
 
 // startDetached creates the VM's state directory under the state dir
 // (flag, env or default), starts its VM process, and prints its name once
-// the guest runs. On failure nothing is left behind.
+// the guest runs. On failure nothing is left behind. The name must be
+// free: an exited VM's is refused (state.ErrExited).
 func startDetached(stateDir string, spec vmSpec) error {
+	return startDetachedOver(stateDir, spec, false)
+}
+
+// startDetachedOver is startDetached, replacing an exited VM of the same
+// name if replace is set (ember start --replace).
+func startDetachedOver(stateDir string, spec vmSpec, replace bool) error {
 	base, err := baseDir(stateDir)
 	if err != nil {
 		return err
 	}
-	d, lock, err := state.Create(base, spec.Name)
+	create := state.Create
+	if replace {
+		create = state.Replace
+	}
+	d, lock, err := create(base, spec.Name)
 	if err != nil {
 		return err
 	}
+	// The lock stays held here too until the guest runs: a VM process
+	// that fails before then is gone, and its directory goes with it.
 	defer lock.Close()
 	if err := spawn(d, spec, lock); err != nil {
 		lock.RemoveDir(d) // the VM process is gone
@@ -162,7 +181,6 @@ func spawn(d state.Dir, spec vmSpec, lock *state.Lock) error {
 	if err != nil {
 		return fmt.Errorf("start the VM process: %w", err)
 	}
-	lock.Close() // the VM process holds it now, alone
 	if err := waitStarted(cmd, statusR, d); err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -203,7 +221,7 @@ func waitStarted(cmd *exec.Cmd, status *os.File, d state.Dir) error {
 
 // checkRunning checks the new VM's API answers. A guest may also have
 // run and ended already (a short ember.cmd on fast hardware): that is a
-// successful start.
+// successful start, which the VM process's exit record shows.
 func checkRunning(d state.Dir) error {
 	ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
 	defer cancel()
@@ -211,9 +229,16 @@ func checkRunning(d state.Dir) error {
 	if err == nil {
 		return nil
 	}
-	if st, serr := d.Status(); serr == nil && !st.Alive {
-		fmt.Fprintf(os.Stderr, "ember start: VM %s ran and has already ended\n", d.Name)
-		return nil
+	// The record is written once the sockets are closed: give it a moment.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if e, _ := d.ReadExit(); e != nil {
+			fmt.Fprintf(os.Stderr, "ember start: VM %s ran and has already ended (%s)\n", d.Name, e)
+			return nil
+		}
+		if _, serr := os.Stat(d.Path()); serr != nil { // --rm: removed already
+			fmt.Fprintf(os.Stderr, "ember start: VM %s ran and has already ended\n", d.Name)
+			return nil
+		}
 	}
 	return fmt.Errorf("VM %s started but its API does not answer: %w", d.Name, err)
 }

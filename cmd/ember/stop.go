@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -20,7 +19,7 @@ var stopCommand = command{
 		"guest whose kernel listens to the ACPI power button (a distribution's: systemd powers off\n" +
 		"cleanly) gets a press of it; any other gets a serial break and the Magic SysRq keys e, s,\n" +
 		"u, b (terminate all tasks, sync, remount read-only, reboot). A paused VM is resumed first.\n" +
-		"Its state directory is removed in every case.",
+		"Its state is kept, exit.json saying \"stopped\", until 'ember rm NAME'.",
 	setup: func(fs *pflag.FlagSet) func([]string) error {
 		timeout := fs.Duration("timeout", 10*time.Second, "how long the guest gets to shut down before it is killed")
 		stateDir := addStateDirFlag(fs)
@@ -39,6 +38,7 @@ func stop(args []string, stateDir string, timeout time.Duration) error {
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
+	how := "" // the guest shut down
 	if err := d.WaitDead(ctx); err == nil {
 		waitExited(st.PID, 5*time.Second)
 	} else {
@@ -46,11 +46,19 @@ func stop(args []string, stateDir string, timeout time.Duration) error {
 		if err := killVM(d, st.PID); err != nil {
 			return err
 		}
+		how = fmt.Sprintf("did not shut down within %v: killed", timeout)
 	}
-	if err := d.Remove(); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return nil
+	// The guest's own reason (poweroff, reset) becomes "stopped"; its
+	// exit status, if it gave one, stays.
+	_, err = d.UpdateExit(func(old *state.Exit) *state.Exit {
+		e := state.Exit{Time: time.Now().UTC(), PID: st.PID}
+		if old != nil {
+			e = *old
+		}
+		e.Reason, e.Error = state.ReasonStopped, how
+		return &e
+	})
+	return err
 }
 
 // requestShutdown resumes the VM if paused, then asks it to shut down.
@@ -73,7 +81,8 @@ func requestShutdown(d state.Dir, deadline time.Time) error {
 
 var killCommand = command{
 	name: "kill", synopsis: "NAME", short: "kill a started VM at once",
-	long: "Kills a started VM at once (SIGKILL) and removes its state directory.",
+	long: "Kills a started VM at once (SIGKILL). Its state is kept, exit.json saying \"killed\",\n" +
+		"until 'ember rm NAME'.",
 	setup: func(fs *pflag.FlagSet) func([]string) error {
 		stateDir := addStateDirFlag(fs)
 		return func(args []string) error {
@@ -84,7 +93,8 @@ var killCommand = command{
 			if err := killVM(d, st.PID); err != nil {
 				return err
 			}
-			return d.Remove()
+			_, _, err = recordDeath(d, st.PID)
+			return err
 		}
 	},
 }

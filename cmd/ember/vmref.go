@@ -47,8 +47,9 @@ func resolveVM(args []string, stateDir string) (state.Dir, state.Status, error) 
 	return lookupVM(base, name)
 }
 
-// lookupVM finds the live VM called name under base. A VM whose process
-// died is cleaned up and reported as not running.
+// lookupVM finds the live VM called name under base. An exited VM is an
+// error (wrapping state.ErrExited) saying how it ended; one whose process
+// died without saying gets its exit record first (recordDeath).
 func lookupVM(base, name string) (state.Dir, state.Status, error) {
 	d, err := state.Open(base, name)
 	if err != nil {
@@ -59,8 +60,11 @@ func lookupVM(base, name string) (state.Dir, state.Status, error) {
 		return d, st, err
 	}
 	if !st.Alive {
-		rmErr := d.Remove()
-		return d, st, fmt.Errorf("VM %q is not running: its process died%s; its state was removed%s", name, pidSuffix(st.PID), errSuffix(rmErr))
+		e, _, err := recordDeath(d, st.PID)
+		if err != nil && !errors.Is(err, state.ErrAlive) {
+			return d, st, err
+		}
+		return d, st, errExited(d, e)
 	}
 	return d, st, nil
 }

@@ -15,6 +15,7 @@
 //	console.sock the serial console (raw bytes both ways)
 //	console.log  the console scrollback (the last 1 MiB or so)
 //	ember.log    the VM process's own diagnostics (stdout and stderr)
+//	exit.json    once the VM has ended: when, why, exit status, last error
 //
 // # Liveness
 //
@@ -26,10 +27,12 @@
 // dies, however it dies. So "the lock is held" is the liveness test, and
 // pid reuse cannot fool it. Before signalling the pid, callers also
 // check that /proc/PID/cmdline is that VM's ember process (IsVMProcess).
-// A directory whose lock is free belongs to a dead VM: Remove deletes it
-// while holding the lock, once it has checked that the name still holds
-// the file it locked, and by renaming it to a fresh name first; so it
-// never deletes a live VM's directory, nor one that took the dead one's
-// place meanwhile (remove.go argues this). The VM process at exit
-// removes its directory the same way (RemoveIfLocked).
+// A directory whose lock is free belongs to an exited VM, kept (with its
+// logs and exit.json) until removed: Create refuses its name (ErrExited),
+// Replace removes it first. Remove deletes it while holding the lock,
+// once it has checked that the name still holds the file it locked, and
+// by renaming it to a fresh name first; so it never deletes a live VM's
+// directory, nor one that took the dead one's place meanwhile (remove.go
+// argues this). A VM process started with --rm removes its own directory
+// at exit the same way (RemoveIfLocked).
 package state

@@ -35,9 +35,16 @@ func (l *Lock) RemoveDir(d Dir) error {
 
 // Create makes the state directory of a new VM called name under base
 // (created 0700 if missing) and returns it with its lock held. It fails
-// with an error wrapping ErrInUse if a live VM has the name; a dead VM's
-// directory under that name is removed first.
-func Create(base, name string) (Dir, *Lock, error) {
+// with an error wrapping ErrInUse if a live VM has the name, and with
+// one wrapping ErrExited if an exited VM's directory (kept until 'ember
+// rm') has it.
+func Create(base, name string) (Dir, *Lock, error) { return create(base, name, false) }
+
+// Replace is Create, except that an exited VM's directory under the name
+// is removed first (ember start --replace). A live VM's never is.
+func Replace(base, name string) (Dir, *Lock, error) { return create(base, name, true) }
+
+func create(base, name string, replace bool) (Dir, *Lock, error) {
 	if err := ValidName(name); err != nil {
 		return Dir{}, nil, err
 	}
@@ -68,7 +75,18 @@ func Create(base, name string) (Dir, *Lock, error) {
 			return Dir{}, nil, fmt.Errorf("%w: VM %q's state directory %s is busy: another ember is removing or replacing it (try again)",
 				ErrInUse, name, d.Path())
 		}
-		// A dead VM's directory. Remove returns nil also when another
+		if !replace {
+			if _, err := os.Lstat(d.Path()); errors.Is(err, os.ErrNotExist) {
+				continue // removed meanwhile: try again
+			}
+			how := ""
+			if e, _ := d.ReadExit(); e != nil {
+				how = " (" + e.String() + ")"
+			}
+			return Dir{}, nil, fmt.Errorf("%w: VM %q has exited%s; its state is kept until removed: 'ember rm %s' removes it, or start with --replace",
+				ErrExited, name, how, name)
+		}
+		// An exited VM's directory. Remove returns nil also when another
 		// process removed or replaced it first, and ErrAlive when one
 		// held its lock for longer than lockWait: try again either way.
 		if err := d.Remove(); err != nil && !errors.Is(err, ErrAlive) {

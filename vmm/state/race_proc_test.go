@@ -117,7 +117,7 @@ func TestCreateHelper(t *testing.T) {
 		switch {
 		case len(f) == 3 && f[0] == "create":
 			var err error
-			_, lock, err = Create(f[1], f[2])
+			_, lock, err = Replace(f[1], f[2])
 			fmt.Println(createReply(lock, err))
 		case len(f) == 1 && f[0] == "release":
 			if lock != nil {

@@ -9,11 +9,11 @@ import (
 )
 
 // staleRounds is how many times TestCreateOverDeadRace races two
-// Creates over a dead VM's directory. The race it guards against lost
+// Replaces (ember start --replace) over a dead VM's directory. The race it guards against lost
 // about one round in twenty, so 2,000 rounds find it every time.
 const staleRounds = 2000
 
-// TestCreateOverDeadRace races two Creates of one name over a dead VM's
+// TestCreateOverDeadRace races two Replaces of one name over a dead VM's
 // directory, round after round: exactly one must win, the other must
 // get ErrInUse, and the name must then hold the winner's directory with
 // the winner's lock file. flock locks belong to open file descriptions,
@@ -76,7 +76,7 @@ func makeDead(t *testing.T, d Dir) {
 	lock.Close()
 }
 
-// raceRound runs two Creates of d's name at once over d, which must be
+// raceRound runs two Replaces of d's name at once over d, which must be
 // a dead VM's directory, and checks the outcome. It leaves d dead again
 // (the winner's lock released) for the next round.
 func raceRound(d Dir) error {
@@ -91,7 +91,7 @@ func raceRound(d Dir) error {
 		go func() {
 			defer wg.Done()
 			<-start
-			_, locks[i], errs[i] = Create(d.Base, d.Name)
+			_, locks[i], errs[i] = Replace(d.Base, d.Name)
 		}()
 	}
 	close(start)

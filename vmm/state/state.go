@@ -19,6 +19,7 @@ const (
 	ConsoleSocket = "console.sock"
 	ConsoleLog    = "console.log"
 	LogFile       = "ember.log"
+	ExitFile      = "exit.json" // how the VM process ended (exit.go)
 )
 
 // EnvDir is the environment variable that overrides the base directory.
@@ -33,6 +34,7 @@ var (
 	ErrNotFound = errors.New("no such VM")
 	ErrInUse    = errors.New("name in use")
 	ErrAlive    = errors.New("VM is running")
+	ErrExited   = errors.New("VM has exited")
 )
 
 // ValidName checks a VM name: a letter or digit, then up to 63 letters,

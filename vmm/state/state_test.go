@@ -153,11 +153,18 @@ func TestDeadProcessCleanup(t *testing.T) {
 	if st, _ := d.Status(); st.Alive {
 		t.Fatal("status: alive after the process died")
 	}
-	// Create of the same name removes the dead VM's directory.
+	// Create of the same name refuses while the exited VM's directory
+	// is kept; Replace removes it.
 	os.WriteFile(d.File(ConsoleLog), []byte("old"), 0o600)
-	d2, lock2, err := Create(base, "vm")
+	if _, _, err := Create(base, "vm"); !errors.Is(err, ErrExited) || !strings.Contains(err.Error(), "ember rm vm") {
+		t.Fatalf("Create over an exited VM: %v, want ErrExited suggesting ember rm", err)
+	}
+	if _, err := os.Stat(d.File(ConsoleLog)); err != nil {
+		t.Fatalf("the refused Create touched the exited VM's files: %v", err)
+	}
+	d2, lock2, err := Replace(base, "vm")
 	if err != nil {
-		t.Fatalf("Create over a dead VM: %v", err)
+		t.Fatalf("Replace over an exited VM: %v", err)
 	}
 	defer lock2.Close()
 	if _, err := os.Stat(d2.File(ConsoleLog)); !errors.Is(err, os.ErrNotExist) {
