@@ -178,7 +178,7 @@ func (v *VM) attachMemory() error {
 // attachLegacyDevices adds the devices every guest gets: COM1, the i8042
 // (whose reset line ends the VM), the CMOS clock, the ACPI power
 // management ports and power button, the pvpanic port, a sink for the
-// POST port, and the boot timer. The ACPI ones are there even with
+// POST port, the boot timer and the guest exit register. The ACPI ones are there even with
 // NoACPI (nothing tells the guest of them then), so a snapshot's machine
 // does not depend on the option.
 func (v *VM) attachLegacyDevices(out io.Writer) error {
@@ -226,7 +226,11 @@ func (v *VM) attachLegacyDevices(out io.Writer) error {
 			return err
 		}
 	}
-	return v.mmio.Register("boot-timer", BootTimerAddr, 1, &v.timer)
+	if err := v.mmio.Register("boot-timer", BootTimerAddr, 1, &v.timer); err != nil {
+		return err
+	}
+	v.guestExit.onExit = func() { v.stop(ExitGuestStatus, nil) }
+	return v.mmio.Register("guest-exit", GuestExitAddr, GuestExitSize, &v.guestExit)
 }
 
 // async runs fn in a goroutine; the channel yields its result.

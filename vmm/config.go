@@ -96,7 +96,7 @@ func (c *Config) Validate() error {
 // defaults, the parameters announcing devices, then the user's.
 func (c *Config) fullCmdline() string {
 	parts := []string{DefaultCmdline}
-	boottimer := fmt.Sprintf("ember.boottimer=%#x", BootTimerAddr)
+	boottimer := fmt.Sprintf("ember.boottimer=%#x ember.exit=%#x", BootTimerAddr, GuestExitAddr)
 	var devices string
 	if !c.NoVirtioCmdline {
 		devices = c.Devices.cmdline()

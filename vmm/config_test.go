@@ -70,7 +70,7 @@ func TestValidate(t *testing.T) {
 func TestFullCmdline(t *testing.T) {
 	c := Config{Cmdline: `ember.cmd="true"`, Devices: Devices{Disks: []DiskConfig{{Path: "a"}, {Path: "b"}}, RNG: true}}
 	got := c.fullCmdline()
-	want := DefaultCmdline + " ember.boottimer=0xd0000000" +
+	want := DefaultCmdline + " ember.boottimer=0xd0000000 ember.exit=0xd0000004" +
 		" virtio_mmio.device=512@0xd0001000:5 virtio_mmio.device=512@0xd0002000:6" +
 		` virtio_mmio.device=512@0xd0003000:7 ember.cmd="true"`
 	if got != want {

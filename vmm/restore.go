@@ -203,6 +203,7 @@ func (v *VM) restoreDevices(st *snapshotState) error {
 	if err := v.kbd.Restore(st.Devices.I8042); err != nil {
 		return err
 	}
+	v.guestExit.armed.Store(st.Devices.GuestExitArmed)
 	if len(v.devices) != len(st.Devices.Virtio) {
 		return fmt.Errorf("%d virtio devices attached, %d saved", len(v.devices), len(st.Devices.Virtio))
 	}

@@ -56,6 +56,9 @@ func (v *VM) RequestShutdown(ctx context.Context) error {
 	if err := v.shutdownBlocked(); err != nil {
 		return err
 	}
+	// The host asked: the reset SysRq b makes is the answer, not a status
+	// the guest's init promised (GuestExitArm) and lost.
+	v.guestExit.armed.Store(false)
 	if v.powerButtonListened() {
 		for {
 			if err := v.powerButton.Trigger(); err != nil {

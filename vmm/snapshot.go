@@ -108,6 +108,7 @@ func (v *VM) captureState() (*snapshotState, error) {
 	if v.kbd != nil {
 		st.Devices.I8042 = v.kbd.State()
 	}
+	st.Devices.GuestExitArmed = v.guestExit.armed.Load()
 	for _, d := range v.devices {
 		s := virtioState{Kind: d.kind.name, Base: d.base, GSI: d.gsi, Transport: d.transport.State()}
 		if d.kind.save != nil {

@@ -125,10 +125,12 @@ type machineState struct {
 
 // snapshotDevices is the state of ember's own devices.
 type snapshotDevices struct {
-	Serial serial.State  `json:"serial"`
-	I8042  i8042.State   `json:"i8042"`
-	RTC    rtc.State     `json:"rtc"`
-	Virtio []virtioState `json:"virtio,omitempty"` // in slot order (vmm/plan.go)
+	Serial serial.State `json:"serial"`
+	I8042  i8042.State  `json:"i8042"`
+	RTC    rtc.State    `json:"rtc"`
+	// GuestExitArmed: the guest promised an exit status (guestexit.go).
+	GuestExitArmed bool          `json:"guest_exit_armed,omitempty"`
+	Virtio         []virtioState `json:"virtio,omitempty"` // in slot order (vmm/plan.go)
 }
 
 // virtioState is one virtio device: where it was, its transport's state,

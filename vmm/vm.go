@@ -23,14 +23,16 @@ type ExitReason int
 
 // Exit reasons.
 const (
-	ExitPoweroff ExitReason = iota // the guest powered off
-	ExitReset                      // the guest rebooted (i8042 reset or KVM reset event)
-	ExitStopped                    // the VMM stopped it (Run's context was cancelled)
-	ExitPanic                      // the guest kernel panicked (it said so through pvpanic)
+	ExitPoweroff      ExitReason = iota // the guest powered off
+	ExitReset                           // the guest rebooted (i8042 reset or KVM reset event)
+	ExitStopped                         // the VMM stopped it (Run's context was cancelled)
+	ExitPanic                           // the guest kernel panicked (it said so through pvpanic)
+	ExitGuestStatus                     // the guest wrote its exit status (VM.GuestExitStatus)
+	ExitResetNoStatus                   // the guest rebooted after promising an exit status it never wrote (guestexit.go)
 )
 
 func (r ExitReason) String() string {
-	return [...]string{"poweroff", "reset", "stopped", "guest-panic"}[r]
+	return [...]string{"poweroff", "reset", "stopped", "guest-panic", "exit", "reset-without-status"}[r]
 }
 
 // VM is a built virtual machine. Build it with New, run it once with Run,
@@ -54,6 +56,7 @@ type VM struct {
 	devices     []attachedDevice // the virtio devices, in slot order (plan.go)
 	closers     []io.Closer
 	timer       bootTimer
+	guestExit   guestExit
 
 	pause    pauser
 	running  atomic.Bool // Run has started and not returned
@@ -128,8 +131,13 @@ func (v *VM) Run(ctx context.Context) (ExitReason, error) {
 }
 
 // stop ends the run with reason or err; the first call wins. Every vCPU is
-// kicked out of KVM_RUN, and paused ones are woken to exit.
+// kicked out of KVM_RUN, and paused ones are woken to exit. A reset of a
+// guest that promised an exit status (GuestExitArm) ends it as
+// ExitResetNoStatus.
 func (v *VM) stop(reason ExitReason, err error) {
+	if reason == ExitReset && v.guestExit.armed.Load() {
+		reason = ExitResetNoStatus
+	}
 	v.stopOnce.Do(func() {
 		v.reason, v.runErr = reason, err
 		v.stopping.Store(true)

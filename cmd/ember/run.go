@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,8 +20,11 @@ var runCommand = command{
 	short: "boot a VM in the foreground, its serial console on this terminal",
 	long: "Boots a VM in the foreground. With --console stdio on a terminal, the terminal is\n" +
 		"in raw mode and goes to the guest; type Ctrl-A x to stop the VM (Ctrl-A Ctrl-A\n" +
-		"sends a Ctrl-A). Exits 0 when the guest powers off or reboots, 1 when its kernel\n" +
-		"panicked (reported through pvpanic) or the VMM failed.",
+		"sends a Ctrl-A). Exits with the status the guest reported through ember's exit\n" +
+		"register (ember's init reports ember.cmd's), else 0 when the guest powers off or\n" +
+		"reboots; 1 when its kernel panicked (reported through pvpanic), when a guest that\n" +
+		"promised a status rebooted without one (how a panic=-1 panic of a kernel without\n" +
+		"ACPI looks), or when the VMM failed.",
 	setup: func(fs *pflag.FlagSet) func([]string) error {
 		vf := addVMFlags(fs)
 		cf := addConfineFlags(fs)
@@ -141,6 +145,28 @@ func runForeground(consoleFlag, bootTimes string, conf confineSpec, build func(v
 		fmt.Fprintln(os.Stderr, "ember: VM stopped")
 	case vmm.ExitPanic:
 		return errGuestPanic
+	case vmm.ExitResetNoStatus:
+		return errResetNoStatus
+	case vmm.ExitGuestStatus:
+		if s, _ := v.GuestExitStatus(); s != 0 {
+			return guestStatus(s)
+		}
 	}
 	return nil
 }
+
+// guestStatus is the non-zero exit status the guest reported through the
+// guest exit register (ember's init: its ember.cmd's). ember run exits
+// with it, saying nothing more: the guest's console has said what it had to.
+type guestStatus int
+
+func (s guestStatus) Error() string { return fmt.Sprintf("the guest exited with status %d", int(s)) }
+func (s guestStatus) ExitCode() int { return int(s) }
+
+// errResetNoStatus ends run when a guest that armed the guest exit
+// register (ember's init does when it starts) rebooted without writing a
+// status. A kernel without ACPI, such as ember's own, has no pvpanic, and
+// with panic=-1 a panic is such a reboot; so is a 'reboot -f' run by the
+// guest's command.
+var errResetNoStatus = errors.New("the guest rebooted without reporting the exit status its init promised: " +
+	"its kernel probably panicked (with panic=-1 a panic is a reboot), or its command ran 'reboot -f'; its console output says which")
