@@ -1,0 +1,72 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"syscall"
+
+	"github.com/embervm/ember/internal/agentproto"
+)
+
+// Handle serves one request on conn, then closes it. A peer that breaks
+// the protocol gets an error frame (when it can still be sent) and a
+// closed connection; Handle never panics on its input.
+func Handle(conn net.Conn) {
+	defer conn.Close()
+	r := agentproto.NewReader(conn)
+	w := agentproto.NewWriter(conn)
+	if err := handle(r, w); err != nil && !isGone(err) {
+		_ = w.WriteError(err) // best effort: the connection closes next
+	}
+}
+
+// handle reads the request and serves it; an error returned is sent to
+// the host.
+func handle(r *agentproto.Reader, w *agentproto.Writer) error {
+	f, err := r.Read()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // connected and left (a probe)
+		}
+		return fmt.Errorf("request: %w", err)
+	}
+	switch f.Type {
+	case agentproto.TypeExec:
+		var req agentproto.ExecRequest
+		if err := agentproto.Unmarshal(f, &req); err != nil {
+			return err
+		}
+		if err := req.Validate(); err != nil {
+			return err
+		}
+		return serveExec(r, w, req)
+	case agentproto.TypeReadFile:
+		var req agentproto.ReadFileRequest
+		if err := agentproto.Unmarshal(f, &req); err != nil {
+			return err
+		}
+		return serveReadFile(w, req)
+	case agentproto.TypeWriteFile:
+		var req agentproto.WriteFileRequest
+		if err := agentproto.Unmarshal(f, &req); err != nil {
+			return err
+		}
+		return serveWriteFile(r, w, req)
+	}
+	return fmt.Errorf("frame %v is not a request: %w", f.Type, agentproto.ErrUnexpected)
+}
+
+// isGone reports whether err means the host went away, so that there is
+// no one to tell.
+func isGone(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, io.ErrClosedPipe) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.As(err, new(*net.OpError))
+}
+
+// Logf logs the agent's rare diagnostics; cmd/ember-agent points it at
+// the kernel log.
+var Logf = log.Printf
