@@ -40,7 +40,7 @@ var completionCommand = command{
 
 // takesVM lists the commands whose argument is a started VM's name.
 var takesVM = map[string]bool{"console": true, "stop": true, "kill": true, "pause": true,
-	"resume": true, "inspect": true, "snapshot": true, "rm": true, "logs": true}
+	"resume": true, "inspect": true, "snapshot": true, "rm": true, "logs": true, "exec": true}
 
 // listVMs is the shell command that prints the started VMs' names.
 const listVMs = "ember ls --format '{{.Name}}' 2>/dev/null"

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+
+	"github.com/embervm/ember/internal/agentclient"
+	"github.com/embervm/ember/internal/agentproto"
+	"github.com/embervm/ember/vmm/state"
+)
+
+// vsockSocket is the VM's hybrid vsock socket in its state directory,
+// where the host reaches guest ports (CONNECT PORT).
+const vsockSocket = "vsock.sock"
+
+var execCommand = command{
+	name: "exec", synopsis: "[FLAGS] NAME [--] CMD [ARG...]", short: "run a command in a started VM (through its ember-agent)",
+	long: "Runs CMD in a started VM's guest, through ember-agent on vsock port 1024 (the default guest\n" +
+		"starts it; guest-images/README.md installs it in others). Its stdout and stderr are ember's,\n" +
+		"kept apart, and its exit status is ember's (128+N if signal N killed it; 126 if it could not\n" +
+		"start, 127 if it was not found). Signals ember gets (SIGINT, SIGTERM, SIGHUP, SIGQUIT) are\n" +
+		"passed to CMD. -i sends ember's stdin to CMD. -t gives CMD a terminal: with -i on a terminal,\n" +
+		"this terminal goes raw (Ctrl-C reaches CMD as a key) and follows its size. Flags come before\n" +
+		"NAME; everything after NAME is the command.",
+	setup: func(fs *pflag.FlagSet) func([]string) error {
+		fs.SetInterspersed(false)
+		stateDir := addStateDirFlag(fs)
+		var o execOptions
+		fs.BoolVarP(&o.interactive, "interactive", "i", false, "send stdin to the command")
+		fs.BoolVarP(&o.tty, "tty", "t", false, "give the command a terminal")
+		fs.StringArrayVarP(&o.env, "env", "e", nil, "set an environment variable, KEY=VALUE (KEY alone: this process's value) (repeatable)")
+		fs.StringVarP(&o.dir, "workdir", "w", "", "working directory in the guest (default /)")
+		fs.StringVarP(&o.user, "user", "u", "", "run as UID[:GID] (numbers; default root)")
+		return func(args []string) error { return runExec(args, *stateDir, o) }
+	},
+}
+
+type execOptions struct {
+	interactive, tty bool
+	env              []string
+	dir, user        string
+}
+
+// exitStatus is the command's non-zero exit status: ember exits with it,
+// saying nothing more.
+type exitStatus int
+
+func (s exitStatus) Error() string { return fmt.Sprintf("the command exited with status %d", int(s)) }
+func (s exitStatus) ExitCode() int { return int(s) }
+
+func runExec(args []string, stateDir string, o execOptions) error {
+	if len(args) == 0 {
+		return usageErrorf("missing VM name ('ember ls' lists VMs)")
+	}
+	name, argv := args[0], args[1:]
+	if len(argv) > 0 && argv[0] == "--" {
+		argv = argv[1:]
+	}
+	if len(argv) == 0 {
+		return usageErrorf("missing the command to run: ember exec %s -- CMD [ARG...]", name)
+	}
+	req, err := o.request(argv)
+	if err != nil {
+		return err
+	}
+	d, _, err := resolveVM([]string{name}, stateDir)
+	if err != nil {
+		return err
+	}
+	var term *terminal
+	if o.tty && isTerminal(os.Stdin) {
+		req.Size = windowSize(os.Stdin)
+		if o.interactive {
+			if term, err = makeRaw(os.Stdin); err != nil {
+				return err
+			}
+			defer term.restore()
+		}
+	}
+	// Signals first: one arriving from now on goes to the command.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGWINCH)
+	defer signal.Stop(sigs)
+	eio := agentclient.ExecIO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	p, err := agentClient(d).Start(context.Background(), req, eio)
+	if err != nil {
+		return agentError(d, err)
+	}
+	go forwardSignals(p, sigs, req.Size.Rows != 0)
+	st, err := p.Wait()
+	if term != nil {
+		term.restore()
+	}
+	if err != nil {
+		return agentError(d, err)
+	}
+	if st.Error != "" {
+		fmt.Fprintf(os.Stderr, "ember exec: %s\n", st.Error)
+	}
+	if st.Code != 0 {
+		return exitStatus(st.Code)
+	}
+	return nil
+}
+
+// request is the agent request the options and argv make.
+func (o execOptions) request(argv []string) (agentproto.ExecRequest, error) {
+	req := agentproto.ExecRequest{Argv: argv, Dir: o.dir, Stdin: o.interactive, TTY: o.tty}
+	if t := os.Getenv("TERM"); o.tty && t != "" {
+		req.Env = append(req.Env, "TERM="+t)
+	}
+	for _, kv := range o.env {
+		if !strings.Contains(kv, "=") {
+			v, ok := os.LookupEnv(kv)
+			if !ok {
+				continue // as docker: an unset variable is not passed
+			}
+			kv += "=" + v
+		}
+		req.Env = append(req.Env, kv)
+	}
+	if o.user != "" {
+		u, g, hasG := strings.Cut(o.user, ":")
+		uid, err := strconv.ParseUint(u, 10, 32)
+		if err != nil {
+			return req, usageErrorf("--user %q: give a numeric UID or UID:GID", o.user)
+		}
+		req.UID = ptr(uint32(uid))
+		if hasG {
+			gid, err := strconv.ParseUint(g, 10, 32)
+			if err != nil {
+				return req, usageErrorf("--user %q: give a numeric UID or UID:GID", o.user)
+			}
+			req.GID = ptr(uint32(gid))
+		}
+	}
+	if err := req.Validate(); err != nil {
+		return req, usageError{err}
+	}
+	return req, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// forwardSignals passes the signals ember gets to the command, and the
+// terminal's size when it changes (resize: the command has a terminal
+// and ember runs on one).
+func forwardSignals(p *agentclient.Process, sigs <-chan os.Signal, resize bool) {
+	for {
+		select {
+		case <-p.Done():
+			return
+		case s := <-sigs:
+			if s == syscall.SIGWINCH {
+				if resize {
+					_ = p.Resize(windowSize(os.Stdin))
+				}
+				continue
+			}
+			_ = p.Signal(s.(syscall.Signal))
+		}
+	}
+}
+
+func windowSize(f *os.File) agentproto.WindowSize {
+	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	if err != nil {
+		return agentproto.WindowSize{}
+	}
+	return agentproto.WindowSize{Rows: ws.Row, Cols: ws.Col}
+}
+
+func agentClient(d state.Dir) *agentclient.Client {
+	return agentclient.New(d.File(vsockSocket))
+}
+
+// agentError says what failed reaching d's agent, and what to do.
+func agentError(d state.Dir, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("VM %s has no vsock device (%s is missing): it needs one for exec and cp", d.Name, d.File(vsockSocket))
+	case errors.Is(err, agentclient.ErrNoAgent):
+		return fmt.Errorf("VM %s: no ember-agent answers on vsock port %d in the guest (not installed or not started yet: guest-images/README.md)", d.Name, agentproto.Port)
+	}
+	return fmt.Errorf("VM %s: %w", d.Name, err)
+}
