@@ -154,7 +154,12 @@ func runDaemon(dir string, report func(string)) (err error) {
 		logf("stopped: %v", res.err)
 		return res.err
 	}
-	logf("ended: %v", res.reason)
+	if s, ok := v.GuestExitStatus(); ok {
+		logf("ended: exit %d", s) // the status the guest reported
+		end.status = &s
+	} else {
+		logf("ended: %v", res.reason)
+	}
 	if res.reason == vmm.ExitPanic {
 		return errGuestPanic
 	}
