@@ -31,7 +31,7 @@ type command struct {
 // commands, in the order 'ember --help' lists them.
 var commands = []command{
 	runCommand, startCommand, consoleCommand, logsCommand, lsCommand, stopCommand, killCommand, rmCommand,
-	pauseCommand, resumeCommand, inspectCommand, topCommand, snapshotCommand, restoreCommand,
+	pauseCommand, resumeCommand, inspectCommand, execCommand, cpCommand, topCommand, snapshotCommand, restoreCommand,
 	probeCommand, benchCommand, versionCommand, daemonCommand,
 }
 
