@@ -148,7 +148,9 @@ func runDaemon(dir string, report func(string)) (err error) {
 	}
 	report("ok")
 	logf("running (pid %d)", pid)
+	srv.Publish(api.Event{Type: api.EventStarted})
 	res := <-done
+	defer publishEnd(srv, v, res)
 	end.ran, end.reason = res.err == nil, res.reason.String()
 	if res.err != nil {
 		logf("stopped: %v", res.err)
@@ -166,6 +168,23 @@ func runDaemon(dir string, report func(string)) (err error) {
 	// Deferred, in order: API server, VM, console (viewers get the last
 	// output), exit record.
 	return nil
+}
+
+// publishEnd tells GET /events clients how the VM ended (before the
+// deferred Close ends their streams).
+func publishEnd(srv *api.Server, v *vmm.VM, res runResult) {
+	if res.err != nil {
+		srv.Publish(api.Event{Type: api.EventExited, Reason: "error", Detail: res.err.Error()})
+		return
+	}
+	if res.reason == vmm.ExitPanic {
+		srv.Publish(api.Event{Type: api.EventGuestPanic})
+	}
+	e := api.Event{Type: api.EventExited, Reason: res.reason.String()}
+	if s, ok := v.GuestExitStatus(); ok {
+		e.ExitStatus = &s
+	}
+	srv.Publish(e)
 }
 
 // errGuestPanic ends run and the VM process of start when the guest's

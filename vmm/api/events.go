@@ -24,6 +24,9 @@ type Event struct {
 	Type   string    `json:"type"`
 	Reason string    `json:"reason,omitempty"` // exited: poweroff, reset, stopped, guest-panic, error...
 	Detail string    `json:"detail,omitempty"`
+	// ExitStatus is what the guest reported when it ended (exited only;
+	// absent if it reported none).
+	ExitStatus *int `json:"exit_status,omitempty"`
 }
 
 // Bounds: the events kept for a client that connects late, and the events
