@@ -121,7 +121,7 @@ func TestJail(t *testing.T) {
 
 	// A jailed guest that ends by itself: its process, unprivileged in a
 	// read-only root, writes its exit record like any other.
-	if r := ember(t, "start", "--name", "brief", "--jail", "--kernel", kernel, "--initrd", initrd, "--memory", "64M", "--cmdline", cmdline("true")); r.exitCode != 0 {
+	if r := ember(t, "start", "--name", "brief", "--jail", "--kernel", kernel, "--initrd", initrd, "--memory", "64M", "--cmdline", cmdline("exit 7")); r.exitCode != 0 {
 		t.Fatalf("ember start --jail: exit %d: %s", r.exitCode, r.out)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -130,8 +130,9 @@ func TestJail(t *testing.T) {
 		t.Fatalf("the brief jailed VM did not end: %v", err)
 	}
 	brief := state.Dir{Base: stateDir, Name: "brief"}
-	if e, err := brief.ReadExit(); err != nil || e == nil || e.Reason == state.ReasonKilled || e.Reason == state.ReasonError {
-		t.Errorf("the brief jailed VM's exit record: %+v, %v; want how its guest ended", e, err)
+	if e, err := brief.ReadExit(); err != nil || e == nil || e.Reason == state.ReasonKilled || e.Reason == state.ReasonError ||
+		e.ExitStatus == nil || *e.ExitStatus != 7 {
+		t.Errorf("the brief jailed VM's exit record: %+v, %v; want how its guest ended, with its init's status 7", e, err)
 	}
 	if r := emberQuick(t, "ls", "--format", "{{.Name}} {{.State}}"); !strings.Contains(r.out, "brief exited (") {
 		t.Errorf("ember ls after a jailed VM ended:\n%s\nwant it listed as exited (reason)", r.out)
