@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +30,7 @@ func TestEventsAndMetrics(t *testing.T) {
 	need(t, "bin/ember", kernel, initrd, "guest-images/out/rootfs.ext4")
 	stateDir := t.TempDir()
 	t.Setenv(state.EnvDir, stateDir)
-	guest := cmdline("dd if=/dev/vda of=/dev/null bs=64k count=16 2>/dev/null; sleep 3; exit 3")
+	guest := cmdline("dd if=/dev/vda of=/dev/null bs=64k count=16 2>/dev/null; echo disk-read; sleep 3; exit 3")
 	if r := ember(t, "start", "--name", name, "--kernel", kernel, "--initrd", initrd, "--memory", "64M",
 		"--disk", path("guest-images/out/rootfs.ext4")+",ro", "--cmdline", guest); r.exitCode != 0 {
 		t.Fatalf("start: exit %d: %s", r.exitCode, r.out)
@@ -59,7 +60,14 @@ func TestEventsAndMetrics(t *testing.T) {
 		t.Errorf("first event %+v, want started", e)
 	}
 
-	time.Sleep(time.Second) // the guest has read its disk
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		if b, _ := os.ReadFile(d.File(state.ConsoleLog)); strings.Contains(string(b), "disk-read") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the guest did not read its disk within a minute")
+		}
+	}
 	mr, err := hc.Get("http://ember/metrics")
 	if err != nil {
 		t.Fatalf("GET /metrics: %v", err)
