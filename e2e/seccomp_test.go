@@ -101,7 +101,7 @@ func TestSeccomp(t *testing.T) {
 		defer emberQuick(t, "kill", "unfiltered")
 		checkConfined(t, p, "0", "0")
 		log, _ := os.ReadFile(d.File(state.LogFile))
-		if !strings.Contains(string(log), "warning: --seccomp=false") {
+		if !strings.Contains(string(log), "level=WARN") || !strings.Contains(string(log), "--seccomp=false") {
 			t.Errorf("the VM's log has no warning about --seccomp=false:\n%s", log)
 		}
 	})

@@ -3,6 +3,7 @@ package vmm
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/embervm/ember/boot"
@@ -27,9 +28,9 @@ const (
 
 // IO connects a VM to the outside world.
 type IO struct {
-	ConsoleOut io.Writer // serial output (io.Discard for none)
-	ConsoleIn  io.Reader // serial input, or nil
-	Log        io.Writer // VMM diagnostics (one line each), or nil
+	ConsoleOut io.Writer    // serial output (io.Discard for none)
+	ConsoleIn  io.Reader    // serial input, or nil
+	Log        *slog.Logger // VMM diagnostics, or nil
 }
 
 // Capability is a KVM capability ember checks for (ember probe lists them).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,7 +40,7 @@ func (r ExitReason) String() string {
 // then Close it.
 type VM struct {
 	cfg   Config
-	log   io.Writer
+	log   *slog.Logger
 	sys   *kvm.System
 	vm    *kvm.VM
 	mem   *guestmem.Memory
@@ -179,8 +180,9 @@ func (v *VM) close() error {
 	return errors.Join(errs...)
 }
 
+// logf logs a diagnostic of the VMM about the guest (a warning).
 func (v *VM) logf(format string, args ...any) {
 	if v.log != nil {
-		fmt.Fprintf(v.log, "ember: "+format+"\n", args...)
+		v.log.Warn(fmt.Sprintf(format, args...))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -43,7 +44,7 @@ func newTinyVM(t *testing.T, guest string, in io.Reader) (*VM, *syncBuffer) {
 	kvmtest.Need(t)
 	out := &syncBuffer{}
 	var log syncBuffer
-	v := &VM{cfg: Config{Memory: 1 << 20, CPUs: 1}, log: &log, input: in}
+	v := &VM{cfg: Config{Memory: 1 << 20, CPUs: 1}, log: slog.New(slog.NewTextHandler(&log, nil)), input: in}
 	t.Cleanup(func() {
 		v.Close()
 		if t.Failed() {

@@ -2,7 +2,7 @@ package main
 
 import (
 	"fmt"
-	"io"
+	"log/slog"
 
 	"github.com/spf13/pflag"
 
@@ -11,17 +11,19 @@ import (
 	"github.com/embervm/ember/vmm/seccomp"
 )
 
-// confineSpec is how a VM process is confined: its seccomp filter and,
-// with --jail, its jail (jail.go, jailrun.go). It is the process's business, not
+// confineSpec is how a VM process runs: how it logs, its seccomp filter
+// and, with --jail, its jail (jail.go, jailrun.go). It is the process's business, not
 // the VM's, so it lives beside vmm.Config in a detached VM's config.json
 // rather than in it: a restored VM gets its own.
 type confineSpec struct {
+	Log       logSpec    `json:"log"` // how it logs (logging.go)
 	NoSeccomp bool       `json:"no_seccomp,omitempty"`
 	Jail      *jail.Spec `json:"jail,omitempty"` // completed by prepareJail
 }
 
 // confineFlags are the confinement flags of run, start and restore.
 type confineFlags struct {
+	log             *logSpec
 	fs              *pflag.FlagSet
 	noSeccomp, jail bool
 	uid, gid        int
@@ -30,7 +32,7 @@ type confineFlags struct {
 
 // addConfineFlags defines the confinement flags of run, start and restore.
 func addConfineFlags(fs *pflag.FlagSet) *confineFlags {
-	c := &confineFlags{fs: fs}
+	c := &confineFlags{fs: fs, log: addLogFlags(fs)}
 	fs.Var(newInvertedBool(&c.noSeccomp), "seccomp",
 		"confine the VM process to the system calls a running VM needs (seccomp; --seccomp=false to turn it off)")
 	fs.BoolVar(&c.jail, "jail", false, "run the VM process jailed: own namespaces and root file system, as --uid/--gid, in a cgroup (needs root; docs/design.md)")
@@ -42,7 +44,10 @@ func addConfineFlags(fs *pflag.FlagSet) *confineFlags {
 
 // spec returns what the flags ask for.
 func (c *confineFlags) spec() (confineSpec, error) {
-	s := confineSpec{NoSeccomp: c.noSeccomp}
+	s := confineSpec{Log: *c.log, NoSeccomp: c.noSeccomp}
+	if err := s.Log.check(); err != nil {
+		return s, err
+	}
 	if !c.jail {
 		for _, f := range []string{"uid", "gid", "cpu-quota"} {
 			if c.fs.Changed(f) {
@@ -62,7 +67,7 @@ func (c *confineFlags) spec() (confineSpec, error) {
 // built, before its first KVM_RUN: the jail's privilege drop (the state
 // directory, stateDir, is handed to the jail's user first), then the
 // seccomp filter. log gets a warning when the filter is off.
-func (c confineSpec) confineRunning(v *vmm.VM, stateDir string, log io.Writer) error {
+func (c confineSpec) confineRunning(v *vmm.VM, stateDir string, log *slog.Logger) error {
 	if c.Jail != nil {
 		if err := chownTree(stateDir, c.Jail.UID, c.Jail.GID); err != nil {
 			return err
@@ -72,7 +77,7 @@ func (c confineSpec) confineRunning(v *vmm.VM, stateDir string, log io.Writer) e
 		}
 	}
 	if c.NoSeccomp {
-		fmt.Fprintln(log, "ember: warning: --seccomp=false: the VM process runs without its system call filter, so a guest that exploits a bug in a device gets every right this process has")
+		log.Warn("--seccomp=false: the VM process runs without its system call filter, so a guest that exploits a bug in a device gets every right this process has")
 	} else if _, err := seccomp.InstallDefault(); err != nil {
 		return err
 	}

@@ -119,21 +119,21 @@ func runDaemon(dir string, report func(string)) (err error) {
 	if err := mux.Listen(d.File(state.ConsoleSocket)); err != nil {
 		return err
 	}
-	v, err := newVM(spec, vmm.IO{ConsoleOut: mux, ConsoleIn: mux.Input(), Log: os.Stderr}) // snapshot.go
+	log := spec.Confine.Log.logger(os.Stderr, spec.Name) // stderr is the VM's ember.log
+	end.log = log
+	v, err := newVM(spec, vmm.IO{ConsoleOut: mux, ConsoleIn: mux.Input(), Log: log}) // snapshot.go
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	logf := func(format string, args ...any) {
-		fmt.Fprintf(os.Stderr, "ember: VM %s: "+format+"\n", append([]any{spec.Name}, args...)...)
-	}
-	srv := api.NewServer(v, api.Info{Name: spec.Name, PID: pid, Config: spec.Config, Started: started}, logf)
+	logf := func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) }
+	srv := api.NewServer(v, api.Info{Name: spec.Name, PID: pid, Config: spec.Config, Started: started}, printfTo(log))
 	defer srv.Close()
 	if err := srv.Listen(d.File(state.APISocket)); err != nil {
 		return err
 	}
 
-	if err := spec.Confine.confineRunning(v, d.Path(), os.Stderr); err != nil {
+	if err := spec.Confine.confineRunning(v, d.Path(), log); err != nil {
 		return err
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -24,7 +25,16 @@ type daemonEnd struct {
 	autoRemove bool // ember start --rm
 	ran        bool // Run returned; reason and status say how
 	reason     string
-	status     *int // the guest's exit status, if it reported one
+	status     *int         // the guest's exit status, if it reported one
+	log        *slog.Logger // nil until the VM process has its logger
+}
+
+// logError logs a failure of the VM process's last steps.
+func (e *daemonEnd) logError(msg string, err error) {
+	if e.log == nil {
+		e.log = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("vm", e.d.Name)
+	}
+	e.log.Error(msg, "err", err)
 }
 
 // finish writes the exit record (err: why the VM process fails, nil if it
@@ -45,14 +55,14 @@ func (e *daemonEnd) finish(err error) {
 		}
 	}
 	if werr := e.d.WriteExitIfLocked(daemonLockFD, rec); werr != nil {
-		fmt.Fprintf(os.Stderr, "ember: VM %s: %v\n", e.d.Name, werr)
+		e.logError("exit record", werr)
 	}
 	if !e.autoRemove {
 		return
 	}
 	// A jailed VM cannot: its root is read-only. The next 'ember ls' does.
 	if rerr := e.d.RemoveIfLocked(daemonLockFD); rerr != nil {
-		fmt.Fprintf(os.Stderr, "ember: VM %s (--rm): %v; 'ember ls' removes it\n", e.d.Name, rerr)
+		e.logError("--rm: cannot remove the state directory; 'ember ls' removes it", rerr)
 	}
 }
 

@@ -34,7 +34,7 @@ func TestLastN(t *testing.T) {
 func TestLogsExited(t *testing.T) {
 	base := t.TempDir()
 	d, p := fakeVM(t, base, "done", vmSpec{})
-	os.WriteFile(d.File("ember.log"), []byte("ember: VM done: ended: poweroff\n"), 0o600)
+	os.WriteFile(d.File("ember.log"), []byte("time=2026-11-30T22:00:00.000Z level=INFO msg=\"ended: poweroff\" vm=done\n"), 0o600)
 	p.Process.Kill()
 	p.Wait()
 	for _, tc := range []struct {
@@ -44,7 +44,7 @@ func TestLogsExited(t *testing.T) {
 		{[]string{"done"}, "line 1\nline 2\nbye\n"},
 		{[]string{"--tail", "1", "done"}, "bye\n"},
 		{[]string{"-f", "--tail", "2", "done"}, "line 2\nbye\n"}, // exited: nothing to follow
-		{[]string{"--vmm", "done"}, "ember: VM done: ended: poweroff\n"},
+		{[]string{"--vmm", "done"}, "time=2026-11-30T22:00:00.000Z level=INFO msg=\"ended: poweroff\" vm=done\n"},
 	} {
 		out, err := capture(t, append([]string{"logs", "--state-dir", base}, tc.args...)...)
 		if err != nil || out != tc.want {

@@ -82,7 +82,8 @@ func runForeground(consoleFlag, bootTimes string, conf confineSpec, build func(v
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cio := vmm.IO{Log: os.Stderr}
+	var cio vmm.IO
+	var logTo io.Writer = os.Stderr
 	var term *terminal
 	switch spec.kind {
 	case "none":
@@ -105,9 +106,10 @@ func runForeground(consoleFlag, bootTimes string, conf confineSpec, build func(v
 			term = t
 			defer term.restore()
 			cio.ConsoleIn = newEscapeReader(os.Stdin, cancel)
-			cio.Log = crlfWriter{os.Stderr}
+			logTo = crlfWriter{os.Stderr}
 		}
 	}
+	cio.Log = conf.Log.logger(logTo, "")
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
