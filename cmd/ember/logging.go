@@ -46,7 +46,7 @@ func (l logSpec) level() (slog.Level, error) {
 }
 
 // logger returns the VM process's logger: structured lines (time, level,
-// message, vm) on w. A bad setting (checked earlier) falls back to the
+// message, vm if named) on w. A bad setting (checked earlier) falls back to the
 // defaults.
 func (l logSpec) logger(w io.Writer, vm string) *slog.Logger {
 	lv, _ := l.level()
@@ -54,6 +54,9 @@ func (l logSpec) logger(w io.Writer, vm string) *slog.Logger {
 	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if l.Format == "json" {
 		h = slog.NewJSONHandler(w, opts)
+	}
+	if vm == "" { // ember run: one VM, no name
+		return slog.New(h)
 	}
 	return slog.New(h).With("vm", vm)
 }
