@@ -85,3 +85,12 @@ func ReadConfigBytes(cfg []byte, off uint64, data []byte) {
 		copy(data, cfg[off:])
 	}
 }
+
+// Quiescer is implemented by a device whose Reset would lose state a
+// snapshot's quiesce must keep: vsock's connections to host sockets,
+// which a driver reset closes but a pause must not. The transport's
+// Quiesce calls Quiesce instead of Reset when the device has it; Quiesce
+// stops the worker (waiting for it) and Activate goes on from there.
+type Quiescer interface {
+	Quiesce()
+}

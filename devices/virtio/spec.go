@@ -39,9 +39,10 @@ const TransportFeatures = FeatureVersion1 | FeatureEventIdx | FeatureIndirectDes
 
 // Device IDs (§5).
 const (
-	IDNet     uint32 = 1 // network card (§5.1)
-	IDBlock   uint32 = 2 // block device (§5.2)
-	IDEntropy uint32 = 4 // entropy source (§5.4)
+	IDNet     uint32 = 1  // network card (§5.1)
+	IDBlock   uint32 = 2  // block device (§5.2)
+	IDEntropy uint32 = 4  // entropy source (§5.4)
+	IDVsock   uint32 = 19 // socket device (§5.10)
 )
 
 // InterruptReason says why a device interrupts the driver. The values are

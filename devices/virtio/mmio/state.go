@@ -32,9 +32,14 @@ type State struct {
 func (t *Transport) Quiesce() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if !t.closed {
-		t.dev.Reset()
+	if t.closed {
+		return
 	}
+	if q, ok := t.dev.(virtio.Quiescer); ok {
+		q.Quiesce()
+		return
+	}
+	t.dev.Reset()
 }
 
 // Wake restarts a device that Quiesce stopped, if the driver had made it
