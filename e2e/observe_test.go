@@ -102,6 +102,14 @@ func TestEventsAndMetrics(t *testing.T) {
 	if last.Type != api.EventExited || last.ExitStatus == nil || *last.ExitStatus != 3 {
 		t.Errorf("last event %+v, want exited with status 3", last)
 	}
+	// The exited VM's logs, since a while ago: its console (through the
+	// log's time index) and its VMM log (structured lines).
+	if r := emberQuick(t, "logs", "--since", "10m", name); r.exitCode != 0 || !strings.Contains(r.out, "disk-read") {
+		t.Errorf("ember logs --since 10m: exit %d, %q; want the console's disk-read", r.exitCode, r.out)
+	}
+	if r := emberQuick(t, "logs", "--vmm", "--since", "10m", name); r.exitCode != 0 || !strings.Contains(r.out, `msg="ended: exit 3"`) {
+		t.Errorf("ember logs --vmm --since 10m: exit %d, %q; want the structured line of its end", r.exitCode, r.out)
+	}
 	if !strings.Contains(resp.Header.Get("Content-Type"), "ndjson") {
 		t.Errorf("GET /events Content-Type %q", resp.Header.Get("Content-Type"))
 	}

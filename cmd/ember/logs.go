@@ -12,21 +12,25 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/embervm/ember/internal/userfile"
+	"github.com/embervm/ember/vmm/console"
 	"github.com/embervm/ember/vmm/state"
 )
 
 var logsCommand = command{
-	name: "logs", synopsis: "[-f] [--tail N] [--vmm] NAME",
+	name: "logs", synopsis: "[-f] [--since DURATION] [--tail N] [--vmm] NAME",
 	short: "print a started VM's console log, running or exited",
 	long: "Prints the console output a started VM keeps in its state directory (console.log: the\n" +
 		"last 1 MiB or so), whether the VM runs or has exited. --tail N prints only the last N\n" +
 		"lines. -f then follows the live console until the VM ends, through its console socket\n" +
 		"(read-only); with -f, --tail counts the lines of the scrollback the socket sends at\n" +
-		"once. --vmm prints the VM process's own log (ember.log) instead.",
+		"once. --vmm prints the VM process's own log (ember.log) instead. --since 10m prints\n" +
+		"only what was written in the last 10 minutes (to a second, from the console log's\n" +
+		"index; ember.log lines carry their time).",
 	setup: func(fs *pflag.FlagSet) func([]string) error {
 		follow := fs.BoolP("follow", "f", false, "follow the live console until the VM ends")
 		tail := fs.Int("tail", -1, "print only the last N lines (default: all)")
 		vmmLog := fs.Bool("vmm", false, "print the VM process's log (ember.log), not the console's")
+		since := fs.Duration("since", 0, "print only what was written since this long ago (e.g. 10m)")
 		stateDir := addStateDirFlag(fs)
 		return func(args []string) error {
 			name, err := nameArg(args)
@@ -35,6 +39,9 @@ var logsCommand = command{
 			}
 			if *follow && *vmmLog {
 				return usageErrorf("-f follows the console: not with --vmm")
+			}
+			if *since < 0 || *since > 0 && *follow {
+				return usageErrorf("--since takes a positive duration, and not with -f")
 			}
 			base, err := baseDir(*stateDir)
 			if err != nil {
@@ -54,6 +61,9 @@ var logsCommand = command{
 					return followConsole(os.Stdout, conn, *tail)
 				}
 				// Not running (or no longer): its log is all there is.
+			}
+			if *since > 0 {
+				return printSince(os.Stdout, d.File(file), *vmmLog, time.Now().Add(-*since), *tail)
 			}
 			return printLog(os.Stdout, d.File(file), *tail)
 		}
@@ -155,4 +165,71 @@ func ignoreEOF(err error) error {
 		return fmt.Errorf("console: %w", err)
 	}
 	return nil
+}
+
+// printSince prints what the log at path got since t (its last tail
+// lines if tail >= 0): for the console log, from the offset its index
+// gives; for ember.log (structured), the lines whose time is t or later.
+func printSince(w io.Writer, path string, structured bool, t time.Time, tail int) error {
+	var buf bytes.Buffer
+	if err := printLog(&buf, path, -1); err != nil {
+		return err
+	}
+	b := buf.Bytes()
+	if structured {
+		b = linesSince(b, t)
+	} else {
+		off, err := console.SinceOffset(path, t)
+		if err != nil {
+			return err
+		}
+		// b is the file's end (printLog reads at most maxLogRead).
+		skip := off - (fileSize(path) - int64(len(b)))
+		b = b[min(max(skip, 0), int64(len(b))):]
+	}
+	_, err := w.Write(lastN(b, tail))
+	return err
+}
+
+func fileSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+// linesSince keeps the lines of a structured log (slog text: time=...;
+// JSON: "time":"...") written at t or later; a line without a time goes
+// with the line before it.
+func linesSince(b []byte, t time.Time) []byte {
+	var out []byte
+	keep := false
+	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
+		if at, ok := lineTime(line); ok {
+			keep = !at.Before(t)
+		}
+		if keep {
+			out = append(out, line...)
+		}
+	}
+	return out
+}
+
+// lineTime reads the time of a log/slog line, text or JSON.
+func lineTime(line []byte) (time.Time, bool) {
+	for _, key := range []string{"time=", `"time":"`} {
+		i := bytes.Index(line, []byte(key))
+		if i < 0 {
+			continue
+		}
+		v := line[i+len(key):]
+		if j := bytes.IndexAny(v, " \"\n"); j >= 0 {
+			v = v[:j]
+		}
+		if at, err := time.Parse(time.RFC3339Nano, string(v)); err == nil {
+			return at, true
+		}
+	}
+	return time.Time{}, false
 }

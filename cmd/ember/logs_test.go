@@ -78,3 +78,16 @@ func TestFollowConsoleTail(t *testing.T) {
 		t.Fatalf("followed %q, want %q", out.String(), want)
 	}
 }
+
+func TestLinesSince(t *testing.T) {
+	log := []byte("time=2026-11-30T22:00:00.000Z level=INFO msg=old vm=a\n" +
+		"continued old\n" +
+		`{"time":"2026-11-30T22:05:00.5Z","level":"WARN","msg":"new","vm":"a"}` + "\n" +
+		"continued new\n" +
+		"time=2026-11-30T22:06:00Z level=INFO msg=newer\n")
+	got := string(linesSince(log, time.Date(2026, 11, 30, 22, 1, 0, 0, time.UTC)))
+	want := `{"time":"2026-11-30T22:05:00.5Z","level":"WARN","msg":"new","vm":"a"}` + "\ncontinued new\ntime=2026-11-30T22:06:00Z level=INFO msg=newer\n"
+	if got != want {
+		t.Errorf("linesSince:\n%s\nwant\n%s", got, want)
+	}
+}

@@ -2,6 +2,7 @@ package console
 
 import (
 	"os"
+	"time"
 )
 
 // logLoop mirrors the output into f until the Mux closes, replacing the
@@ -11,6 +12,9 @@ func (m *Mux) logLoop(f *os.File) {
 	limit := int64(m.opts.Scrollback) + int64(m.opts.Scrollback)/4
 	buf := make([]byte, sendChunk)
 	var size int64 // bytes in f
+	idx := &logIndex{path: m.opts.LogPath + IndexSuffix}
+	m.setLogErr(idx.rewrite(0))
+	defer idx.close()
 	m.mu.Lock()
 	var pos int64 // stream position written so far
 	for {
@@ -24,6 +28,8 @@ func (m *Mux) logLoop(f *os.File) {
 		}
 		var data []byte
 		rewrite := pos < m.ring.oldest() || size+(m.ring.total-pos) > limit
+		fresh := pos // the stream position of the bytes new since the last round
+		start := m.ring.oldest()
 		if rewrite {
 			data = m.ring.contents()
 			pos = m.ring.total
@@ -33,6 +39,10 @@ func (m *Mux) logLoop(f *os.File) {
 			pos += int64(n)
 		}
 		m.mu.Unlock()
+		if rewrite {
+			m.setLogErr(idx.rewrite(start))
+		}
+		m.setLogErr(idx.note(time.Now(), max(fresh, start)))
 		if rewrite {
 			nf, err := replaceFile(f, m.opts.LogPath, data)
 			m.setLogErr(err)
