@@ -1,6 +1,10 @@
 package vmm
 
 import (
+	"time"
+
+	"golang.org/x/sys/unix"
+
 	"github.com/embervm/ember/devices/serial"
 	"github.com/embervm/ember/devices/virtio/mmio"
 	"github.com/embervm/ember/vmm/kvm"
@@ -8,12 +12,15 @@ import (
 
 // Stats are a running VM's counters, for monitoring (ember inspect).
 type Stats struct {
-	Exits         map[string]uint64   `json:"exits"`      // vCPU exits to ember by kind, all vCPUs
-	VCPUExits     []map[string]uint64 `json:"vcpu_exits"` // the same per vCPU (kinds seen only)
-	UnhandledPIO  uint64              `json:"unhandled_pio"`
-	UnhandledMMIO uint64              `json:"unhandled_mmio"`
-	Serial        serial.Stats        `json:"serial"`
-	Devices       []DeviceStats       `json:"devices,omitempty"`
+	Exits     map[string]uint64   `json:"exits"`      // vCPU exits to ember by kind, all vCPUs
+	VCPUExits []map[string]uint64 `json:"vcpu_exits"` // the same per vCPU (kinds seen only)
+	// VCPUSeconds is the host CPU time each vCPU's thread has used, guest
+	// time included (0 for a vCPU not running).
+	VCPUSeconds   []float64     `json:"vcpu_cpu_seconds"`
+	UnhandledPIO  uint64        `json:"unhandled_pio"`
+	UnhandledMMIO uint64        `json:"unhandled_mmio"`
+	Serial        serial.Stats  `json:"serial"`
+	Devices       []DeviceStats `json:"devices,omitempty"`
 }
 
 // DeviceStats are one virtio device's counters: its transport's error
@@ -44,6 +51,11 @@ func (v *VM) Stats() Stats {
 			}
 		}
 		s.VCPUExits[i] = per
+		var secs float64
+		if t, ok := threadCPUTime(c.tid.Load()); ok {
+			secs = t.Seconds()
+		}
+		s.VCPUSeconds = append(s.VCPUSeconds, secs)
 	}
 	if v.serial != nil {
 		s.Serial = v.serial.Stats()
@@ -62,4 +74,21 @@ func (v *VM) Stats() Stats {
 		s.Devices = append(s.Devices, ds)
 	}
 	return s
+}
+
+// threadCPUTime returns the CPU time thread tid of this process has used
+// (user, system and guest), read through its per-thread CPU clock
+// (MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED) in linux/posix-timers.h):
+// no /proc needed, so it works in a jail too.
+func threadCPUTime(tid int32) (time.Duration, bool) {
+	if tid <= 0 {
+		return 0, false
+	}
+	const perThread, sched = 4, 2
+	clock := (^tid)<<3 | perThread | sched
+	var ts unix.Timespec
+	if err := unix.ClockGettime(clock, &ts); err != nil {
+		return 0, false
+	}
+	return time.Duration(ts.Nano()), true
 }

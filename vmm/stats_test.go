@@ -1,8 +1,11 @@
 package vmm
 
 import (
+	"runtime"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestTinyGuestStats(t *testing.T) {
@@ -14,6 +17,9 @@ func TestTinyGuestStats(t *testing.T) {
 	if s.Exits["io"] == 0 || s.Exits["mmio"] == 0 {
 		t.Errorf("exits = %v, want io and mmio exits", s.Exits)
 	}
+	if len(s.VCPUSeconds) != 1 {
+		t.Errorf("vCPU CPU seconds %v, want one vCPU", s.VCPUSeconds)
+	}
 	if len(s.VCPUExits) != 1 || s.VCPUExits[0]["io"] != s.Exits["io"] {
 		t.Errorf("per-vCPU exits = %v, want one vCPU matching the totals %v", s.VCPUExits, s.Exits)
 	}
@@ -22,5 +28,42 @@ func TestTinyGuestStats(t *testing.T) {
 	}
 	if s.Serial.BytesOut != uint64(len(out.String())) {
 		t.Errorf("serial bytes out = %d, console got %d", s.Serial.BytesOut, len(out.String()))
+	}
+}
+
+// TestThreadCPUTime: another thread's CPU clock reads its CPU time, which
+// grows while it computes; a thread that is gone reads nothing.
+func TestThreadCPUTime(t *testing.T) {
+	tids := make(chan int32)
+	stop := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		tids <- int32(unix.Gettid())
+		for {
+			select {
+			case <-stop:
+				return // the locked thread exits with the goroutine
+			default:
+			}
+		}
+	}()
+	tid := <-tids
+	first, ok := threadCPUTime(tid)
+	if !ok {
+		t.Fatal("no CPU time for a running thread")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if later, _ := threadCPUTime(tid); later > first {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a spinning thread's CPU time did not grow in 10 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(stop)
+	if _, ok := threadCPUTime(0); ok {
+		t.Error("CPU time for tid 0")
 	}
 }

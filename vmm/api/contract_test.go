@@ -43,7 +43,7 @@ type statsVM struct{ *snapVM }
 
 func (statsVM) Stats() vmm.Stats {
 	return vmm.Stats{
-		Exits: map[string]uint64{"io": 42, "mmio": 7}, VCPUExits: []map[string]uint64{{"io": 42, "mmio": 7}},
+		Exits: map[string]uint64{"io": 42, "mmio": 7}, VCPUExits: []map[string]uint64{{"io": 42, "mmio": 7}}, VCPUSeconds: []float64{0.5},
 		UnhandledPIO: 3, Serial: serial.Stats{BytesOut: 10},
 		Devices: []vmm.DeviceStats{
 			{Name: "blk0", Kind: "blk", Transport: mmio.Stats{BadAccesses: 1}, Device: vmm.DiskStats{Path: "/d.img", Stats: blk.Stats{Reads: 4}}},

@@ -58,6 +58,10 @@ func addStats(m *promtext.Set, st vmm.Stats) {
 				promtext.Label{Name: "vcpu", Value: strconv.Itoa(i)}, promtext.Label{Name: "kind", Value: kind})
 		}
 	}
+	for i, secs := range st.VCPUSeconds {
+		m.Add("ember_vcpu_cpu_seconds_total", "host CPU time of each vCPU's thread, guest time included", promtext.Counter, secs,
+			promtext.Label{Name: "vcpu", Value: strconv.Itoa(i)})
+	}
 	m.Add("ember_unhandled_accesses_total", "guest accesses to ports and addresses no device has (read as all-ones, writes dropped)",
 		promtext.Counter, float64(st.UnhandledPIO), promtext.Label{Name: "space", Value: "pio"})
 	m.Add("ember_unhandled_accesses_total", "", promtext.Counter, float64(st.UnhandledMMIO), promtext.Label{Name: "space", Value: "mmio"})

@@ -25,7 +25,7 @@ func TestMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatalf("not Prometheus text: %v\n%s", err, body)
 	}
-	want := map[string]float64{"ember_vcpu_exits_total": 42, "ember_unhandled_accesses_total": 3, "ember_serial_bytes_out_total": 0}
+	want := map[string]float64{"ember_vcpu_exits_total": 42, "ember_vcpu_cpu_seconds_total": 1.5, "ember_unhandled_accesses_total": 3, "ember_serial_bytes_out_total": 0}
 	for name, v := range want {
 		f, ok := fams[name]
 		if !ok || len(f.Metric) == 0 || f.Metric[0].GetCounter().GetValue() != v {

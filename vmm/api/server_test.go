@@ -54,7 +54,7 @@ func (f *fakeVM) BootTimes() vmm.BootTimes {
 }
 
 func (f *fakeVM) Stats() vmm.Stats {
-	return vmm.Stats{Exits: map[string]uint64{"io": 42}, VCPUExits: []map[string]uint64{{"io": 42}}, UnhandledPIO: 3}
+	return vmm.Stats{Exits: map[string]uint64{"io": 42}, VCPUExits: []map[string]uint64{{"io": 42}}, VCPUSeconds: []float64{1.5}, UnhandledPIO: 3}
 }
 
 func (f *fakeVM) RequestShutdown(ctx context.Context) error {
