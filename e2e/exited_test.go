@@ -25,7 +25,7 @@ func TestExited(t *testing.T) {
 		return ember(t, append([]string{"start", "--name", name, "--kernel", kernel, "--initrd", initrd, "--memory", "64M"}, extra...)...)
 	}
 
-	if r := start("brief", "--cmdline", cmdline("echo bye")); r.exitCode != 0 {
+	if r := start("brief", "--cmdline", cmdline("echo bye; exit 4")); r.exitCode != 0 {
 		t.Fatalf("ember start: exit %d: %s", r.exitCode, r.out)
 	}
 	brief := state.Dir{Base: stateDir, Name: "brief"}
@@ -36,11 +36,12 @@ func TestExited(t *testing.T) {
 	}
 	ls := emberQuick(t, "ls")
 	t.Logf("ember ls:\n%s", ls.out)
-	if f := emberQuick(t, "ls", "--format", "{{.Name}} {{.State}}"); !strings.HasPrefix(f.out, "brief exited (") {
-		t.Errorf("ember ls --format: %q; want brief exited (reason)", f.out)
+	if f := emberQuick(t, "ls", "--format", "{{.Name}} {{.State}}"); !strings.HasPrefix(f.out, "brief exited (") || !strings.Contains(f.out, "status 4") {
+		t.Errorf("ember ls --format: %q; want brief exited (reason, status 4)", f.out)
 	}
-	if e, err := brief.ReadExit(); err != nil || e == nil || e.Reason == state.ReasonKilled || e.Reason == state.ReasonError {
-		t.Errorf("exit record %+v, %v; want how the guest ended", e, err)
+	if e, err := brief.ReadExit(); err != nil || e == nil || e.Reason == state.ReasonKilled || e.Reason == state.ReasonError ||
+		e.ExitStatus == nil || *e.ExitStatus != 4 {
+		t.Errorf("exit record %+v, %v; want how the guest ended, with its status 4", e, err)
 	} else {
 		t.Logf("exit record: %s", e)
 	}
