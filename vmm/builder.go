@@ -31,6 +31,10 @@ type IO struct {
 	ConsoleOut io.Writer    // serial output (io.Discard for none)
 	ConsoleIn  io.Reader    // serial input, or nil
 	Log        *slog.Logger // VMM diagnostics, or nil
+	// VsockPath, if set, is where a restored VM's vsock device listens
+	// instead of the socket it was saved with: a detached VM's is in its
+	// own state directory. New ignores it (the Config says).
+	VsockPath string
 }
 
 // Capability is a KVM capability ember checks for (ember probe lists them).

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net"
 
 	"github.com/embervm/ember/devices/ratelimit"
@@ -11,6 +12,7 @@ import (
 	"github.com/embervm/ember/devices/virtio/blk"
 	"github.com/embervm/ember/devices/virtio/netdev"
 	"github.com/embervm/ember/devices/virtio/rng"
+	"github.com/embervm/ember/devices/virtio/vsock"
 )
 
 // The device table: the one place in vmm that knows which virtio device
@@ -28,6 +30,47 @@ type Devices struct {
 	// RNGRate limits the entropy device to this many bytes per second
 	// (0: unlimited).
 	RNGRate uint64
+	// Vsock is the virtio socket device, or nil for none.
+	Vsock *VsockConfig
+}
+
+// VsockConfig is the virtio socket device (hybrid vsock on unix sockets,
+// devices/virtio/vsock).
+type VsockConfig struct {
+	// CID is the guest's context ID (3 and up). ember start picks one from
+	// the VM's name (VsockCID) unless given.
+	CID uint64
+	// Path is the unix socket host programs connect to (CONNECT <port>);
+	// a guest connecting to host port P reaches the socket Path_P. ember
+	// start puts it in the VM's state directory (state.VsockSocket).
+	// Empty: no host side (the guest's connections are refused).
+	Path string
+}
+
+// maxVsockPath is the longest vsock socket path: Path_4294967295, the
+// socket of the highest port a guest connects to, must fit a unix socket
+// address (107 bytes).
+const maxVsockPath = 107 - len("_4294967295")
+
+// VsockCID is the CID ember start gives a VM called name unless told
+// otherwise: 3 plus the name's 32-bit FNV-1a hash modulo 2^31 - 3, stable
+// across restarts of the name. The hybrid backend needs no CID to be
+// unique on the host (a guest only ever talks to its own device); the
+// hash keeps them apart anyway, for tools that show them.
+func VsockCID(name string) uint64 {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return 3 + uint64(h.Sum32())%(1<<31-3)
+}
+
+func checkVsock(c *VsockConfig) error {
+	switch {
+	case c.CID < vsock.MinGuestCID || c.CID > vsock.MaxGuestCID:
+		return fmt.Errorf("--vsock cid=%d: a guest CID is %d to %d (0, 1 and 2 are reserved: 2 is the host)", c.CID, vsock.MinGuestCID, uint64(vsock.MaxGuestCID))
+	case len(c.Path) > maxVsockPath:
+		return fmt.Errorf("--vsock path=%s: longer than %d bytes, so PATH_PORT would not fit a unix socket address: use a shorter path", c.Path, maxVsockPath)
+	}
+	return nil
 }
 
 // DiskConfig is one virtio-blk disk backed by a raw image file.
@@ -61,6 +104,12 @@ type DiskStats struct {
 	blk.Stats
 }
 
+// VsockStats are the virtio socket device's counters.
+type VsockStats struct {
+	CID uint64 `json:"cid"`
+	vsock.Stats
+}
+
 // NetStats are one virtio-net interface's frame counters.
 type NetStats struct {
 	Tap string `json:"tap"`
@@ -87,7 +136,7 @@ type deviceKind struct {
 }
 
 // deviceKinds, in slot order: every disk, then every network card, then
-// the entropy device. The order is part of the guest's view (which
+// the entropy device, then the socket device. The order is part of the guest's view (which
 // /dev/vdX a disk is) and of the snapshot format.
 var deviceKinds = []deviceKind{
 	{
@@ -176,6 +225,40 @@ var deviceKinds = []deviceKind{
 			return nil
 		},
 	},
+	{
+		name:     "vsock",
+		count:    func(d *Devices) int { return btoi(d.Vsock != nil) },
+		validate: func(d *Devices, _ int) error { return checkVsock(d.Vsock) },
+		build: func(d *Devices, _ int) (virtio.Device, error) {
+			return vsock.New(vsock.Options{CID: d.Vsock.CID, Path: d.Vsock.Path})
+		},
+		stats: func(d *Devices, _ int, dev virtio.Device) any {
+			return VsockStats{CID: d.Vsock.CID, Stats: dev.(*vsock.Device).Stats()}
+		},
+		save: func(d *Devices, _ int, _ virtio.Device) (any, error) {
+			return savedVsock{CID: d.Vsock.CID, Path: d.Vsock.Path}, nil
+		},
+		load: func(d *Devices, saved json.RawMessage) error {
+			var s savedVsock
+			if err := unmarshalSaved(saved, &s); err != nil {
+				return err
+			}
+			d.Vsock = &VsockConfig{CID: s.CID, Path: s.Path}
+			return checkVsock(d.Vsock)
+		},
+		restore: func(dev virtio.Device, _ json.RawMessage) error {
+			dev.(*vsock.Device).Restore()
+			return nil
+		},
+	},
+}
+
+// savedVsock is what a snapshot records of the socket device: its CID
+// and socket. Connections are not saved: a restored device has none and
+// tells the guest with a transport reset event.
+type savedVsock struct {
+	CID  uint64 `json:"cid"`
+	Path string `json:"path,omitempty"`
 }
 
 // savedDisk is what a snapshot records of a disk: the image's identity

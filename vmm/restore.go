@@ -49,6 +49,9 @@ func Restore(dir string, io IO) (_ *VM, err error) {
 		return nil, err
 	}
 	v := &VM{cfg: st.config(), log: io.Log, input: io.ConsoleIn}
+	if vs := v.cfg.Vsock; vs != nil && io.VsockPath != "" {
+		v.cfg.Vsock = &VsockConfig{CID: vs.CID, Path: io.VsockPath}
+	}
 	defer func() {
 		if err != nil {
 			v.Close()

@@ -121,7 +121,7 @@ func runDaemon(dir string, report func(string)) (err error) {
 	}
 	log := spec.Confine.Log.logger(os.Stderr, spec.Name) // stderr is the VM's ember.log
 	end.log = log
-	v, err := newVM(spec, vmm.IO{ConsoleOut: mux, ConsoleIn: mux.Input(), Log: log}) // snapshot.go
+	v, err := newVM(spec, vmm.IO{ConsoleOut: mux, ConsoleIn: mux.Input(), Log: log, VsockPath: d.File(state.VsockSocket)}) // snapshot.go
 	if err != nil {
 		return err
 	}

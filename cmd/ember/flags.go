@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
 
+	"github.com/embervm/ember/devices/virtio/vsock"
 	"github.com/embervm/ember/vmm"
 	"github.com/embervm/ember/vmm/api"
 )
@@ -15,10 +17,11 @@ import (
 type vmFlags struct {
 	fs                                                   *pflag.FlagSet
 	configFile, kernel, initrd, cmdline, memory, console string
-	rngRate                                              string
+	rngRate, vsock                                       string
 	cpus                                                 int
 	disks, nets                                          []string
 	rng, acpi, virtioCmdline, ksm                        bool
+	vsockAutoCID                                         bool // config gave the vsock device CID 3 for want of one
 }
 
 func addVMFlags(fs *pflag.FlagSet) *vmFlags {
@@ -34,6 +37,7 @@ func addVMFlags(fs *pflag.FlagSet) *vmFlags {
 	fs.StringArrayVar(&f.nets, "net", nil, "virtio-net interface on a host TAP device: tap=NAME[,mac=MAC][,bw=BYTES/s][,pps=N] (repeatable; eth0, eth1...; bw and pps limit each direction)")
 	fs.BoolVar(&f.rng, "rng", true, "virtio entropy device fed from the host's random source (--rng=false to omit)")
 	fs.StringVar(&f.rngRate, "rng-rate", "0", "limit the entropy device to BYTES per second (K, M suffixes; 0: no limit)")
+	fs.StringVar(&f.vsock, "vsock", "", "virtio socket device: [cid=N][,path=SOCKET] (hybrid vsock: host programs connect to SOCKET and write 'CONNECT <port>'; the guest's connections to host port P reach SOCKET_P), or none. ember start has one by default, its socket vsock.sock in the VM's state directory and its CID from the name")
 	fs.BoolVar(&f.acpi, "acpi", true, "describe the machine and its virtio devices in ACPI tables, as distribution kernels need (--acpi=false for none)")
 	fs.BoolVar(&f.ksm, "ksm", false, "offer guest memory to the host's kernel samepage merging (KSM): saves memory across similar VMs, but lets one VM learn by timing which pages another holds")
 	fs.BoolVar(&f.virtioCmdline, "virtio-cmdline", true, "also announce virtio devices with virtio_mmio.device= kernel parameters, for kernels without ACPI")
@@ -90,6 +94,13 @@ func (f *vmFlags) config() (vmm.Config, error) {
 	if cfg.RNGRate != 0 && !cfg.RNG {
 		return vmm.Config{}, usageErrorf("--rng-rate with --rng=false: there is no entropy device to limit; drop one of them")
 	}
+	if set("vsock") {
+		v, err := parseVsock(f.vsock)
+		if err != nil {
+			return vmm.Config{}, err
+		}
+		cfg.Vsock = v
+	}
 	if set("acpi") {
 		cfg.NoACPI = !f.acpi
 	}
@@ -118,6 +129,10 @@ func (f *vmFlags) config() (vmm.Config, error) {
 			}
 			cfg.Nets = append(cfg.Nets, nc)
 		}
+	}
+	if cfg.Vsock != nil && cfg.Vsock.CID == 0 {
+		// No CID given: 3 here, the name's (vmm.VsockCID) for ember start.
+		cfg.Vsock.CID, f.vsockAutoCID = vsock.MinGuestCID, true
 	}
 	return cfg, cfg.Validate()
 }
@@ -199,4 +214,30 @@ func parseNet(s string) (vmm.NetConfig, error) {
 		return n, usageErrorf("--net %q: missing tap=NAME", s)
 	}
 	return n, nil
+}
+
+const vsockUsage = "[cid=N][,path=SOCKET] or none"
+
+// parseVsock parses a --vsock value: [cid=N][,path=SOCKET], or none (nil).
+// A CID left out is 0, which ember start replaces with vmm.VsockCID.
+func parseVsock(s string) (*vmm.VsockConfig, error) {
+	if s == "none" || s == "" { // "": not given (ember start adds one)
+		return nil, nil
+	}
+	v := &vmm.VsockConfig{}
+	for _, p := range strings.Split(s, ",") {
+		switch {
+		case strings.HasPrefix(p, "cid="):
+			n, err := strconv.ParseUint(p[len("cid="):], 10, 64)
+			if err != nil {
+				return nil, usageErrorf("--vsock %q: cid: a number of 3 or more", s)
+			}
+			v.CID = n
+		case strings.HasPrefix(p, "path=") && len(p) > len("path="):
+			v.Path = p[len("path="):]
+		default:
+			return nil, usageErrorf("--vsock %q: unknown option %q (use %s)", s, p, vsockUsage)
+		}
+	}
+	return v, nil
 }

@@ -108,6 +108,12 @@ func startSpec(name string, vf *vmFlags) (vmSpec, error) {
 	if err := absPaths(&cfg); err != nil {
 		return vmSpec{}, err
 	}
+	switch {
+	case cfg.Vsock == nil && vf.vsock != "none": // a detached VM has one by default
+		cfg.Vsock = &vmm.VsockConfig{CID: vmm.VsockCID(name)}
+	case cfg.Vsock != nil && vf.vsockAutoCID:
+		cfg.Vsock.CID = vmm.VsockCID(name)
+	}
 	return vmSpec{Name: name, Config: cfg}, nil
 }
 
@@ -130,6 +136,9 @@ func absPaths(cfg *vmm.Config) error {
 			return err
 		}
 	}
+	if cfg.Vsock != nil {
+		return abs(&cfg.Vsock.Path)
+	}
 	return nil
 }
 
@@ -137,6 +146,9 @@ func absPaths(cfg *vmm.Config) error {
 // process, and waits until that reports the guest running and the API
 // answers so.
 func spawn(d state.Dir, spec vmSpec, lock *state.Lock) error {
+	if v := spec.Config.Vsock; v != nil && v.Path == "" {
+		v.Path = d.File(state.VsockSocket) // for ember exec and cp
+	}
 	if spec.Confine.Jail != nil {
 		if err := completeDetachedJail(d, &spec); err != nil {
 			return err

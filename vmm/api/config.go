@@ -29,6 +29,15 @@ type VMConfig struct {
 	// too (absent: true).
 	VirtioCmdline *bool `json:"virtio_cmdline,omitempty"`
 	KSM           bool  `json:"ksm,omitempty"` // offer guest memory to KSM (default false)
+	// Vsock is the virtio socket device (absent: none for ember run, one
+	// with its socket in the state directory for ember start).
+	Vsock *VsockConfig `json:"vsock,omitempty"`
+}
+
+// VsockConfig is the virtio socket device (hybrid vsock on unix sockets).
+type VsockConfig struct {
+	CID  uint64 `json:"cid,omitempty"`  // the guest's CID, 3 and up; absent: chosen (ember start: from the name)
+	Path string `json:"path,omitempty"` // the socket host programs connect to; guest connections to port P reach PATH_P
 }
 
 // DiskConfig is one virtio-blk disk.
@@ -91,6 +100,9 @@ func WireConfig(c vmm.Config) VMConfig {
 	rng, acpi, virtioCmdline := c.RNG, !c.NoACPI, !c.NoVirtioCmdline
 	w := VMConfig{Kernel: c.Kernel, Initrd: c.Initrd, Cmdline: c.Cmdline, Memory: Size(c.Memory), CPUs: c.CPUs,
 		RNG: &rng, RNGRate: Size(c.RNGRate), ACPI: &acpi, VirtioCmdline: &virtioCmdline, KSM: c.KSM}
+	if c.Vsock != nil {
+		w.Vsock = &VsockConfig{CID: c.Vsock.CID, Path: c.Vsock.Path}
+	}
 	for _, d := range c.Disks {
 		w.Disks = append(w.Disks, DiskConfig{Path: d.Path, ReadOnly: d.ReadOnly, ID: d.ID, Bandwidth: Size(d.Bandwidth), IOPS: d.IOPS})
 	}
@@ -124,6 +136,9 @@ func (w VMConfig) Config() (vmm.Config, error) {
 	c.NoACPI = w.ACPI != nil && !*w.ACPI
 	c.NoVirtioCmdline = w.VirtioCmdline != nil && !*w.VirtioCmdline
 	c.KSM = w.KSM
+	if w.Vsock != nil {
+		c.Vsock = &vmm.VsockConfig{CID: w.Vsock.CID, Path: w.Vsock.Path}
+	}
 	for _, d := range w.Disks {
 		c.Disks = append(c.Disks, vmm.DiskConfig{Path: d.Path, ReadOnly: d.ReadOnly, ID: d.ID, Bandwidth: uint64(d.Bandwidth), IOPS: d.IOPS})
 	}

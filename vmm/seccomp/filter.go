@@ -46,6 +46,10 @@ func New(logOnly bool) (*Filter, error) {
 	allowed.NamesWithCondtions = append(allowed.NamesWithCondtions, bpf.NameWithConditions{
 		Name: "clone", Conditions: bpf.ArgumentConditions{{Argument: 0, Operation: bpf.BitsSet, Value: unix.CLONE_THREAD}},
 	})
+	// socket only of the unix family (policy.go, unixSocket).
+	allowed.NamesWithCondtions = append(allowed.NamesWithCondtions, bpf.NameWithConditions{
+		Name: "socket", Conditions: bpf.ArgumentConditions{{Argument: 0, Operation: bpf.Equal, Value: unixSocket}},
+	})
 	for _, n := range ioctls {
 		allowed.NamesWithCondtions = append(allowed.NamesWithCondtions, bpf.NameWithConditions{
 			Name: "ioctl", Conditions: bpf.ArgumentConditions{{Argument: 1, Operation: bpf.Equal, Value: uint64(n)}},
@@ -83,7 +87,7 @@ func ioctlNumbers() ([]uintptr, error) {
 }
 
 // Syscalls returns the names of the system calls the filter allows (some
-// only with given arguments: clone, ioctl), sorted.
+// only with given arguments: clone, ioctl, socket), sorted.
 func (f *Filter) Syscalls() []string {
 	seen := map[string]bool{}
 	for _, g := range f.policy.Syscalls {

@@ -1,12 +1,15 @@
 package seccomp
 
+import "golang.org/x/sys/unix"
+
 // The reviewed allow-list: every system call a VM process makes once its
 // VM is built (after vmm.New or vmm.Restore returned, before the first
 // KVM_RUN), grouped by who needs it. Anything not here kills the process.
 // Opening /dev/kvm, creating the VM, its memory, vCPUs, devices, sockets
 // and TAPs all happen before the filter goes on, so none of that is here:
-// no socket, no execve, no fork, no mount, no ptrace, no bpf, no
-// KVM_CREATE_*, no new memory slot.
+// no socket but a unix one (the vsock device's, unixSocket), no execve,
+// no fork, no mount, no ptrace, no bpf, no KVM_CREATE_*, no new memory
+// slot.
 //
 // To find a call that is missing, run the VM with EMBER_SECCOMP_LOG=1:
 // forbidden calls are then allowed and logged by the kernel (dmesg: audit
@@ -42,12 +45,21 @@ var fileIO = []string{
 	"ppoll", "pselect6", "poll",
 }
 
-// sockets is the API server and the console socket accepting clients on
-// the unix sockets they already listen on. No new socket can be made.
+// sockets is the API server, the console socket and the vsock device's
+// socket accepting clients on the unix sockets they already listen on,
+// and the vsock device connecting a guest's connection to host port P to
+// the unix socket PATH_P (connect; its socket is made by unixSocket).
 var sockets = []string{
 	"accept4", "recvfrom", "sendto", "recvmsg", "sendmsg", "shutdown",
-	"getsockname", "getpeername", "getsockopt", "setsockopt",
+	"getsockname", "getpeername", "getsockopt", "setsockopt", "connect",
 }
+
+// unixSocket is the one family socket(2) may make, checked on its first
+// argument: AF_UNIX, for the vsock device (devices/virtio/vsock), whose
+// guest-initiated connections each open a unix stream socket at run time.
+// No other family: a VM process makes no network socket (AF_INET, AF_PACKET,
+// AF_NETLINK...) once its VM is built.
+const unixSocket = unix.AF_UNIX
 
 // files is what writing a snapshot (its directory, the memory file and
 // state.json: create, write, fsync, a symlink renamed over the old one),

@@ -1,6 +1,7 @@
 package seccomp
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,23 +84,41 @@ func allowedWork() int {
 	if err := os.Rename(filepath.Join(dir, "f"), filepath.Join(dir, "g")); err != nil {
 		return 8
 	}
+	// The vsock device connects guest connections to host programs'
+	// unix sockets: socket(AF_UNIX) and connect are allowed.
+	// (The test listens on SOCK.)
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 11
+	}
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: os.Getenv("SOCK")}); err != nil {
+		return 12
+	}
+	unix.Close(fd)
 	if err := os.RemoveAll(dir); err != nil {
 		return 9
 	}
 	return 0
 }
 
-func runChild(t *testing.T, what string) (*os.ProcessState, error) {
+func runChild(t *testing.T, what string, env ...string) (*os.ProcessState, error) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+what, "DIR="+t.TempDir())
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = os.Stderr
 	err := cmd.Run()
 	return cmd.ProcessState, err
 }
 
 func TestAllowedCallsWork(t *testing.T) {
-	st, err := runChild(t, "allowed")
+	sock := filepath.Join(t.TempDir(), "s")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	st, err := runChild(t, "allowed", "SOCK="+sock)
 	if err != nil {
 		t.Fatalf("a filtered process doing what a VM process does: %v (%v)", err, st)
 	}
@@ -155,7 +174,9 @@ func TestPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	names := f.Syscalls()
-	for _, bad := range []string{"execve", "execveat", "socket", "fork", "vfork", "clone3", "ptrace", "mount", "bpf", "init_module", "kill", "setuid", "process_vm_writev"} {
+	// socket is allowed for AF_UNIX only: TestForbiddenCallsKill's
+	// AF_INET socket is killed.
+	for _, bad := range []string{"execve", "execveat", "fork", "vfork", "clone3", "ptrace", "mount", "bpf", "init_module", "kill", "setuid", "process_vm_writev"} {
 		if slices.Contains(names, bad) {
 			t.Errorf("the filter allows %s", bad)
 		}

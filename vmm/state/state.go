@@ -17,6 +17,7 @@ const (
 	ConfigFile    = "config.json"
 	APISocket     = "api.sock"
 	ConsoleSocket = "console.sock"
+	VsockSocket   = "vsock.sock" // the VM's hybrid vsock socket (devices/virtio/vsock); guest connections to port P reach vsock.sock_P
 	ConsoleLog    = "console.log"
 	LogFile       = "ember.log"
 	ExitFile      = "exit.json" // how the VM process ended (exit.go)
