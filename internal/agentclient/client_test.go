@@ -210,7 +210,8 @@ func TestDialVsock(t *testing.T) {
 	conn.Close()
 	for _, tt := range []struct{ answer, want string }{
 		{"", "no agent listening"},
-		{"ERR no listener\n", "unexpected answer"},
+		{"ERR bad port\n", "refused: bad port"},
+		{"HELLO\n", "unexpected answer"},
 		{"OK x\n", "unexpected answer"},
 		{strings.Repeat("O", 100), "too long"},
 	} {

@@ -69,6 +69,9 @@ func handshake(conn net.Conn, port uint32) error {
 		line = append(line, b[0])
 	}
 	s := strings.TrimSuffix(string(line), "\r")
+	if why, ok := strings.CutPrefix(s, "ERR "); ok {
+		return fmt.Errorf("vsock CONNECT %d: refused: %s", port, why)
+	}
 	rest, ok := strings.CutPrefix(s, "OK ")
 	if _, err := strconv.ParseUint(rest, 10, 32); !ok || err != nil {
 		return fmt.Errorf("vsock CONNECT %d: unexpected answer %q", port, s)
