@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"os"
 	"os/exec"
@@ -118,6 +119,27 @@ func TestSystemdGuestPanic(t *testing.T) {
 	if r.exitCode != 1 || t.Failed() {
 		t.Fatalf("exit %d, want 1; output:\n%s", r.exitCode, r.out)
 	}
+
+	// Detached, the panic is kept: ember ls shows the VM exited
+	// (guest-panic), and its console log has the kernel's last words.
+	stateDir := t.TempDir()
+	t.Setenv(state.EnvDir, stateDir)
+	disk = sparseCopy(t, path(systemdRootfs))
+	if r := ember(t, append(systemdArgs("start", disk, "ember.panic"), "--name", "sdpanic")...); r.exitCode != 0 {
+		t.Fatalf("ember start: exit %d: %s", r.exitCode, r.out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
+	defer cancel()
+	if err := (state.Dir{Base: stateDir, Name: "sdpanic"}).WaitDead(ctx); err != nil {
+		t.Fatalf("the detached panicking guest did not end: %v", err)
+	}
+	if f := emberQuick(t, "ls", "--format", "{{.Name}} {{.State}}"); !hasLine(f.out, "sdpanic exited (guest-panic)") {
+		t.Errorf("ember ls: %q; want sdpanic exited (guest-panic)", f.out)
+	}
+	if l := emberQuick(t, "logs", "sdpanic"); !strings.Contains(l.out, "sysrq: Trigger a crash") {
+		t.Errorf("ember logs has no kernel panic:\n%s", l.out)
+	}
+	emberQuick(t, "rm", "sdpanic")
 }
 
 // TestSystemdGuestStop starts the systemd guest detached and stops it with
