@@ -30,6 +30,7 @@ bin/ember-seccomptest: build
 bin/e2e.test: $(shell find e2e -name '*.go' 2>/dev/null)
 	@mkdir -p bin
 	CGO_ENABLED=0 $(GO) test -c -tags e2e -o bin/e2e.test ./e2e
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/e2e-vsockguest ./e2e/testdata/vsockguest
 
 images: deps
 	@bash guest-images/build
