@@ -210,3 +210,71 @@ func cpioEntry(w io.Writer, ino int, name string, mode uint32, data []byte) {
 	w.Write(data)
 	w.Write(pad(len(data)))
 }
+
+// TestVsockRestore: a snapshot keeps the vsock device but not its
+// connections. The guest echoes a connection on port 5000 made before the
+// snapshot; in the VM restored from it the guest's end is reset (the
+// device sends a transport reset event), and its next server, on port
+// 5001, is reached through the restored VM's own vsock.sock.
+func TestVsockRestore(t *testing.T) {
+	const kernel, base = "guest-images/out/bzImage", "guest-images/out/initramfs.cpio.gz"
+	need(t, "bin/ember", "bin/e2e-vsockguest", kernel, base)
+	initrd := withGuestProgram(t, path(base), path("bin/e2e-vsockguest"), "vsockguest")
+	stateDir := t.TempDir()
+	t.Setenv(state.EnvDir, stateDir)
+	r := ember(t, "start", "--name", "orig", "--kernel", kernel, "--initrd", initrd, "--memory", "256M",
+		"--cmdline", cmdline("/vsockguest serve 5000 serve 5001"))
+	if r.exitCode != 0 {
+		t.Fatalf("ember start: exit %d: %s", r.exitCode, r.out)
+	}
+	t.Cleanup(func() { emberQuick(t, "kill", "orig") })
+	orig := state.Dir{Base: stateDir, Name: "orig"}
+	c, rd := connectGuest(t, orig.File(state.VsockSocket), 5000)
+	defer c.Close()
+	fmt.Fprintf(c, "before\n") // an established connection, echoing
+	if line, err := rd.ReadString('\n'); err != nil || line != "before\n" {
+		t.Fatalf("echo before the snapshot: %q, %v", line, err)
+	}
+	snap := filepath.Join(t.TempDir(), "snap")
+	if r := emberQuick(t, "snapshot", "orig", snap); r.exitCode != 0 {
+		t.Fatalf("ember snapshot: exit %d: %s", r.exitCode, r.out)
+	}
+	if r := emberQuick(t, "kill", "orig"); r.exitCode != 0 {
+		t.Fatalf("ember kill: exit %d: %s", r.exitCode, r.out)
+	}
+	if r := emberQuick(t, "restore", "--name", "restored", snap); r.exitCode != 0 {
+		t.Fatalf("ember restore: exit %d: %s", r.exitCode, r.out)
+	}
+	t.Cleanup(func() { emberQuick(t, "kill", "restored") })
+	restored := state.Dir{Base: stateDir, Name: "restored"}
+	waitConsole(t, restored, "vsockguest: echo reset after 7 bytes")
+	c2, rd2 := connectGuest(t, restored.File(state.VsockSocket), 5001)
+	defer c2.Close()
+	fmt.Fprintf(c2, "after\n")
+	if line, err := rd2.ReadString('\n'); err != nil || line != "after\n" {
+		t.Fatalf("echo in the restored VM: %q, %v", line, err)
+	}
+}
+
+// connectGuest connects to the guest's port through the hybrid socket,
+// retrying while the guest's server does not listen yet.
+func connectGuest(t *testing.T, sock string, port int) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	for start := time.Now(); ; time.Sleep(200 * time.Millisecond) {
+		c, err := net.Dial("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(2 * time.Minute))
+		fmt.Fprintf(c, "CONNECT %d\n", port)
+		r := bufio.NewReader(c)
+		line, err := r.ReadString('\n')
+		if err == nil && strings.HasPrefix(line, "OK ") {
+			return c, r
+		}
+		c.Close()
+		if time.Since(start) > bootTimeout {
+			t.Fatalf("CONNECT %d: %q, %v after %v", port, line, err, bootTimeout)
+		}
+	}
+}
