@@ -30,6 +30,7 @@ func main() {
 	if flag.NArg() > 0 {
 		log.Fatalf("unexpected argument %q", flag.Arg(0))
 	}
+	agent.ResetSignals() // commands get Ctrl-C even when a shell started us in the background
 	mountDevpts()
 	l, err := listen(uint32(*port))
 	if err != nil {

@@ -75,7 +75,11 @@ func runCp(args []string, stateDir string) error {
 
 // copyOut copies the guest's file to local ("-": stdout).
 func copyOut(d state.Dir, remote, local string) error {
-	f, err := agentClient(d).Open(context.Background(), remote)
+	c, err := agentClient(d)
+	if err != nil {
+		return err
+	}
+	f, err := c.Open(context.Background(), remote)
 	if err != nil {
 		return agentError(d, err)
 	}
@@ -130,7 +134,11 @@ func copyIn(d state.Dir, local, remote string) error {
 		}
 		in, name, mode = f, filepath.Base(local), agentproto.ModeBits(st.Mode())
 	}
-	if err := agentClient(d).WriteFile(context.Background(), remote, name, mode, in); err != nil {
+	c, err := agentClient(d)
+	if err != nil {
+		return err
+	}
+	if err := c.WriteFile(context.Background(), remote, name, mode, in); err != nil {
 		var ae *agentproto.Error
 		if errors.As(err, &ae) {
 			return fmt.Errorf("copy to %s:%s: %s", d.Name, remote, ae.Message)

@@ -19,10 +19,6 @@ import (
 	"github.com/embervm/ember/vmm/state"
 )
 
-// vsockSocket is the VM's hybrid vsock socket in its state directory,
-// where the host reaches guest ports (CONNECT PORT).
-const vsockSocket = "vsock.sock"
-
 var execCommand = command{
 	name: "exec", synopsis: "[FLAGS] NAME [--] CMD [ARG...]", short: "run a command in a started VM (through its ember-agent)",
 	long: "Runs CMD in a started VM's guest, through ember-agent on vsock port 1024 (the default guest\n" +
@@ -92,7 +88,11 @@ func runExec(args []string, stateDir string, o execOptions) error {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGWINCH)
 	defer signal.Stop(sigs)
 	eio := agentclient.ExecIO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
-	p, err := agentClient(d).Start(context.Background(), req, eio)
+	c, err := agentClient(d)
+	if err != nil {
+		return err
+	}
+	p, err := c.Start(context.Background(), req, eio)
 	if err != nil {
 		return agentError(d, err)
 	}
@@ -180,15 +180,28 @@ func windowSize(f *os.File) agentproto.WindowSize {
 	return agentproto.WindowSize{Rows: ws.Row, Cols: ws.Col}
 }
 
-func agentClient(d state.Dir) *agentclient.Client {
-	return agentclient.New(d.File(vsockSocket))
+// agentClient returns a client of the agent in d's guest, through the
+// VM's hybrid vsock socket: the one its config names, else vsock.sock in
+// its state directory (ember start's default, and a restored VM's).
+func agentClient(d state.Dir) (*agentclient.Client, error) {
+	path := d.File(state.VsockSocket)
+	spec, err := readSpec(d)
+	if err == nil && spec.Restore == "" {
+		if spec.Config.Vsock == nil {
+			return nil, fmt.Errorf("VM %s has no vsock device (it was started with --vsock none): exec and cp need one", d.Name)
+		}
+		if spec.Config.Vsock.Path != "" {
+			path = spec.Config.Vsock.Path
+		}
+	}
+	return agentclient.New(path), nil
 }
 
 // agentError says what failed reaching d's agent, and what to do.
 func agentError(d state.Dir, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Errorf("VM %s has no vsock device (%s is missing): it needs one for exec and cp", d.Name, d.File(vsockSocket))
+		return fmt.Errorf("VM %s: its vsock socket is missing or refuses connections: %w", d.Name, err)
 	case errors.Is(err, agentclient.ErrNoAgent):
 		return fmt.Errorf("VM %s: no ember-agent answers on vsock port %d in the guest (not installed or not started yet: guest-images/README.md)", d.Name, agentproto.Port)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/embervm/ember/internal/agent"
+	"github.com/embervm/ember/vmm"
 	"github.com/embervm/ember/vmm/state"
 )
 
@@ -19,7 +20,13 @@ import (
 // ember-agent's handler behind CONNECT 1024 (the "guest" is this host).
 func fakeVsock(t *testing.T, d state.Dir) {
 	t.Helper()
-	l, err := net.Listen("unix", d.File(vsockSocket))
+	fakeVsockAt(t, d.File(state.VsockSocket))
+}
+
+// fakeVsockAt serves the hybrid vsock socket at path.
+func fakeVsockAt(t *testing.T, path string) {
+	t.Helper()
+	l, err := net.Listen("unix", path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +76,7 @@ func captureBoth(t *testing.T, args ...string) (string, string, error) {
 
 func TestExecCommand(t *testing.T) {
 	base := t.TempDir()
-	d, _ := fakeVM(t, base, "v", vmSpec{})
+	d, _ := fakeVM(t, base, "v", withVsock(""))
 	fakeVsock(t, d)
 	out, errOut, err := captureBoth(t, "exec", "--state-dir", base, "-e", "X=1", "-w", "/tmp", "v", "--",
 		"sh", "-c", `echo out $X; pwd; echo err >&2; exit 3`)
@@ -87,12 +94,36 @@ func TestExecCommand(t *testing.T) {
 	}
 }
 
+// withVsock is a VM spec with a vsock device whose socket is path (""
+// for the state directory's vsock.sock).
+func withVsock(path string) vmSpec {
+	var spec vmSpec
+	spec.Config.Vsock = &vmm.VsockConfig{CID: 3, Path: path}
+	return spec
+}
+
 func TestExecNoVsock(t *testing.T) {
 	base := t.TempDir()
 	fakeVM(t, base, "v", vmSpec{})
 	_, _, err := captureBoth(t, "exec", "--state-dir", base, "v", "true")
-	if err == nil || !strings.Contains(err.Error(), "has no vsock device") {
-		t.Fatalf("got %v", err)
+	if err == nil || !strings.Contains(err.Error(), "has no vsock device (it was started with --vsock none)") {
+		t.Fatalf("--vsock none: %v", err)
+	}
+	fakeVM(t, base, "w", withVsock(""))
+	_, _, err = captureBoth(t, "exec", "--state-dir", base, "w", "true")
+	if err == nil || !strings.Contains(err.Error(), "vsock socket is missing") {
+		t.Fatalf("no socket: %v", err)
+	}
+}
+
+// A VM started with --vsock path=SOCKET is reached there.
+func TestExecVsockPath(t *testing.T) {
+	base := t.TempDir()
+	sock := filepath.Join(t.TempDir(), "my.sock")
+	d, _ := fakeVM(t, base, "v", withVsock(sock))
+	fakeVsockAt(t, sock)
+	if out, _, err := captureBoth(t, "exec", "--state-dir", base, d.Name, "echo", "hi"); err != nil || out != "hi\n" {
+		t.Fatalf("stdout %q, err %v", out, err)
 	}
 }
 
@@ -140,7 +171,7 @@ func TestRemoteArg(t *testing.T) {
 
 func TestCpCommand(t *testing.T) {
 	base := t.TempDir()
-	d, _ := fakeVM(t, base, "v", vmSpec{})
+	d, _ := fakeVM(t, base, "v", withVsock(""))
 	fakeVsock(t, d)
 	dir := t.TempDir() // "the guest's" files, and the local ones
 	data := make([]byte, 3<<20)
