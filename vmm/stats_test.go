@@ -2,6 +2,7 @@ package vmm
 
 import (
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,16 +36,11 @@ func TestTinyGuestStats(t *testing.T) {
 // grows while it computes; a thread that is gone reads nothing.
 func TestThreadCPUTime(t *testing.T) {
 	tids := make(chan int32)
-	stop := make(chan struct{})
+	var stop atomic.Bool
 	go func() {
 		runtime.LockOSThread()
 		tids <- int32(unix.Gettid())
-		for {
-			select {
-			case <-stop:
-				return // the locked thread exits with the goroutine
-			default:
-			}
+		for !stop.Load() { // spin: the thread burns CPU time
 		}
 	}()
 	tid := <-tids
@@ -62,7 +58,7 @@ func TestThreadCPUTime(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	close(stop)
+	stop.Store(true)
 	if _, ok := threadCPUTime(0); ok {
 		t.Error("CPU time for tid 0")
 	}
