@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/embervm/ember/internal/agentproto"
 )
@@ -30,7 +32,9 @@ type process struct {
 }
 
 // serveExec runs req and streams its I/O until it ends.
-func serveExec(r *agentproto.Reader, w *agentproto.Writer, req agentproto.ExecRequest) error {
+// After the exit status, the command's input goroutine goes on reading
+// until the host closes (see linger), then serveExec returns.
+func serveExec(conn net.Conn, r *agentproto.Reader, w *agentproto.Writer, req agentproto.ExecRequest) error {
 	p, err := start(req)
 	if err != nil {
 		return w.WriteJSON(agentproto.TypeExit, startFailure(err))
@@ -40,8 +44,8 @@ func serveExec(r *agentproto.Reader, w *agentproto.Writer, req agentproto.ExecRe
 		wg.Add(1)
 		go func() { defer wg.Done(); o.copyTo(w) }()
 	}
-	exited := make(chan struct{})
-	go p.input(r, w, exited)
+	exited, inputDone := make(chan struct{}), make(chan struct{})
+	go func() { defer close(inputDone); p.input(r, w, exited) }()
 	err = p.cmd.Wait()
 	close(exited)
 	for _, o := range p.outs {
@@ -51,10 +55,14 @@ func serveExec(r *agentproto.Reader, w *agentproto.Writer, req agentproto.ExecRe
 	for _, o := range p.outs {
 		o.f.Close()
 	}
-	if p.broken.Load() {
-		return nil
+	if !p.broken.Load() {
+		err = w.WriteJSON(agentproto.TypeExit, exitStatus(p.cmd.ProcessState, err))
+	} else {
+		err = nil
 	}
-	return w.WriteJSON(agentproto.TypeExit, exitStatus(p.cmd.ProcessState, err))
+	_ = conn.SetReadDeadline(time.Now().Add(lingerTimeout))
+	<-inputDone
+	return err
 }
 
 // start starts the command with its pipes or terminal.

@@ -34,13 +34,14 @@ func serveReadFile(w *agentproto.Writer, req agentproto.ReadFileRequest) error {
 	if err := w.WriteJSON(agentproto.TypeFileInfo, info); err != nil {
 		return err
 	}
-	if _, err := io.Copy(agentproto.ChunkWriter{W: w, Type: agentproto.TypeData}, onlyReader{f}); err != nil {
+	buf := make([]byte, agentproto.ChunkSize)
+	if _, err := io.CopyBuffer(agentproto.ChunkWriter{W: w, Type: agentproto.TypeData}, onlyReader{f}, buf); err != nil {
 		return fmt.Errorf("read %s: %w", req.Path, err)
 	}
 	return w.Write(agentproto.TypeEnd, nil)
 }
 
-// onlyReader hides WriterTo/ReaderFrom so io.Copy uses ChunkSize-sized reads.
+// onlyReader hides WriterTo so io.CopyBuffer reads ChunkSize at a time.
 type onlyReader struct{ r io.Reader }
 
 func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }

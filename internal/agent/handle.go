@@ -7,6 +7,7 @@ import (
 	"log"
 	"net"
 	"syscall"
+	"time"
 
 	"github.com/embervm/ember/internal/agentproto"
 )
@@ -18,14 +19,29 @@ func Handle(conn net.Conn) {
 	defer conn.Close()
 	r := agentproto.NewReader(conn)
 	w := agentproto.NewWriter(conn)
-	if err := handle(r, w); err != nil && !isGone(err) {
+	if err := handle(conn, r, w); err != nil && !isGone(err) {
 		_ = w.WriteError(err) // best effort: the connection closes next
 	}
+	linger(conn)
+}
+
+// lingerTimeout bounds how long the agent waits for the host to close.
+const lingerTimeout = 10 * time.Second
+
+// linger waits for the host to close its end (its last frame read)
+// before the agent closes its own, discarding anything more it sends, for
+// at most lingerTimeout. Closing first could lose the end of what the
+// agent sent: a guest's close(2) shuts both directions of the vsock
+// connection at once, and a device may drop what it still buffers for a
+// slow host reader (ember's does).
+func linger(conn net.Conn) {
+	_ = conn.SetReadDeadline(time.Now().Add(lingerTimeout))
+	_, _ = io.Copy(io.Discard, conn)
 }
 
 // handle reads the request and serves it; an error returned is sent to
 // the host.
-func handle(r *agentproto.Reader, w *agentproto.Writer) error {
+func handle(conn net.Conn, r *agentproto.Reader, w *agentproto.Writer) error {
 	f, err := r.Read()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -42,7 +58,7 @@ func handle(r *agentproto.Reader, w *agentproto.Writer) error {
 		if err := req.Validate(); err != nil {
 			return err
 		}
-		return serveExec(r, w, req)
+		return serveExec(conn, r, w, req)
 	case agentproto.TypeReadFile:
 		var req agentproto.ReadFileRequest
 		if err := agentproto.Unmarshal(f, &req); err != nil {

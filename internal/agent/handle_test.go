@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -88,7 +87,8 @@ func (s *session) wait() result {
 }
 
 // expectError reads frames up to an error frame containing want, then
-// expects the connection closed.
+// expects nothing more: the agent waits for the host to close, and then
+// ends.
 func (s *session) expectError(want string) {
 	s.t.Helper()
 	for {
@@ -104,9 +104,33 @@ func (s *session) expectError(want string) {
 		}
 		break
 	}
-	if _, err := s.r.Read(); !errors.Is(err, io.EOF) {
-		s.t.Fatalf("after the error frame: %v, want the connection closed", err)
+	s.closeAndWait()
+}
+
+// closeAndWait closes the host's end and waits for Handle to return.
+func (s *session) closeAndWait() {
+	s.t.Helper()
+	s.conn.Close()
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+		s.t.Fatal("Handle still runs 5 s after the host closed")
 	}
+}
+
+// The agent does not close before the host: a device could drop what it
+// still buffers for the host when the guest closes (ember's does).
+func TestLinger(t *testing.T) {
+	s := newSession(t)
+	s.send(agentproto.TypeExec, agentproto.ExecRequest{Argv: []string{"true"}})
+	if res := s.wait(); res.exit.Code != 0 {
+		t.Fatalf("got %+v", res)
+	}
+	_ = s.conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := s.r.Read(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("after the exit status: %v, want nothing until the host closes", err)
+	}
+	s.closeAndWait()
 }
 
 func TestExecOutputAndStatus(t *testing.T) {

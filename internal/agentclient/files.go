@@ -55,6 +55,7 @@ func (f *RemoteFile) Read(p []byte) (int, error) {
 			f.rest = fr.Payload
 		case fr.Type == agentproto.TypeEnd:
 			f.err = io.EOF
+			f.conn.Close() // the agent waits for it (internal/agent's linger)
 		case fr.Type == agentproto.TypeError:
 			f.err = agentproto.DecodeError(fr.Payload)
 		default:
@@ -87,7 +88,10 @@ func (c *Client) WriteFile(ctx context.Context, path, name string, mode uint32, 
 	if err := expectOK(fr); err != nil {
 		return err
 	}
-	if _, err := io.Copy(sendWriter{agentproto.ChunkWriter{W: w, Type: agentproto.TypeData}}, r); err != nil {
+	// ChunkSize reads: one frame each (sendWriter hides no ReaderFrom; r
+	// may be an *os.File, whose WriterTo would choose its own size).
+	buf := make([]byte, agentproto.ChunkSize)
+	if _, err := io.CopyBuffer(sendWriter{agentproto.ChunkWriter{W: w, Type: agentproto.TypeData}}, struct{ io.Reader }{r}, buf); err != nil {
 		var ce chunkErr
 		if errors.As(err, &ce) {
 			// The agent may have said why it stopped taking data.

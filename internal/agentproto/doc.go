@@ -15,7 +15,12 @@
 //	            agent k (temporary file made), then k (renamed into place) or !
 //
 // A peer that sends a frame that is too large, of a type the exchange
-// does not expect, or malformed JSON gets a TypeError frame and a closed
-// connection. The host dropping the connection during an exec kills the
-// command (SIGKILL to its process group).
+// does not expect, or malformed JSON gets a TypeError frame and the
+// connection ends. The host closes the connection once it has read the
+// last frame (x, n, the second k, or !); the agent closes its end only
+// then, or 10 s after its last frame: a guest closing first could lose the
+// end of what it sent (close(2) shuts both directions of a vsock
+// connection, and a device may drop what it still buffers). The host
+// dropping the connection during an exec kills the command (SIGKILL to its
+// process group).
 package agentproto
