@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"syscall"
 	"time"
@@ -82,7 +81,3 @@ func isGone(err error) bool {
 		errors.Is(err, io.ErrClosedPipe) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.As(err, new(*net.OpError))
 }
-
-// Logf logs the agent's rare diagnostics; cmd/ember-agent points it at
-// the kernel log.
-var Logf = log.Printf
