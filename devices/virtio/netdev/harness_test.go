@@ -44,13 +44,6 @@ type harness struct {
 
 const harnessData = 1 << 20 // buffer space per mock driver
 
-// driverSpan is the memory queuetest.NewAt lays out for one queue.
-func driverSpan(size uint16, data uint64) uint64 {
-	up := func(n uint64) uint64 { return (n + 4095) &^ 4095 }
-	n := uint64(size)
-	return up(16*n) + up(6+2*n) + up(6+8*n) + up(data)
-}
-
 // newHarness makes a device on a socketpair stand-in tap.
 func newHarness(t testing.TB) *harness {
 	t.Helper()
@@ -69,7 +62,7 @@ func newHarness(t testing.TB) *harness {
 // The device is closed at the end of the test.
 func attach(t testing.TB, dev *Device) *harness {
 	t.Helper()
-	span := driverSpan(QueueSize, harnessData)
+	span := queuetest.Span(QueueSize, harnessData)
 	mem, err := guestmem.FromRegions(guestmem.Region{GPA: queuetest.Base, Host: make([]byte, 2*span)})
 	if err != nil {
 		t.Fatal(err)

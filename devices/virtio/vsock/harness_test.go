@@ -36,12 +36,6 @@ type rxPacket struct {
 	data []byte
 }
 
-func driverSpan(size uint16, data uint64) uint64 {
-	up := func(n uint64) uint64 { return (n + 4095) &^ 4095 }
-	n := uint64(size)
-	return up(16*n) + up(6+2*n) + up(6+8*n) + up(data)
-}
-
 // newHarness makes a device listening in a temporary directory.
 func newHarness(t testing.TB) *harness {
 	t.Helper()
@@ -57,7 +51,7 @@ func newHarness(t testing.TB) *harness {
 // Activate would, without the worker. dev is closed at the end.
 func attach(t testing.TB, dev *Device, path string) *harness {
 	t.Helper()
-	span := driverSpan(QueueSize, harnessData)
+	span := queuetest.Span(QueueSize, harnessData)
 	mem, err := guestmem.FromRegions(guestmem.Region{GPA: queuetest.Base, Host: make([]byte, 3*span)})
 	if err != nil {
 		t.Fatal(err)

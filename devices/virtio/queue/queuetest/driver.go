@@ -85,8 +85,7 @@ type Driver struct {
 // bytes of buffer space in fresh fake guest memory at Base, and enables
 // the queue.
 func New(size uint16, dataSize uint64) (*Driver, error) {
-	n := uint64(size)
-	total := pageUp(16*n) + pageUp(6+2*n) + pageUp(6+8*n) + pageUp(dataSize)
+	total := Span(size, dataSize)
 	mem, err := guestmem.FromRegions(guestmem.Region{GPA: Base, Host: make([]byte, total)})
 	if err != nil {
 		return nil, err
@@ -95,6 +94,13 @@ func New(size uint16, dataSize uint64) (*Driver, error) {
 }
 
 func pageUp(n uint64) uint64 { return (n + 4095) &^ 4095 }
+
+// Span is the guest memory New and NewAt lay out for a queue of size
+// entries with dataSize bytes of buffers: for placing several queues.
+func Span(size uint16, dataSize uint64) uint64 {
+	n := uint64(size)
+	return pageUp(16*n) + pageUp(6+2*n) + pageUp(6+8*n) + pageUp(dataSize)
+}
 
 // NewAt is New in caller-provided memory: the rings and the data area are
 // laid out from base, which must be page aligned.
