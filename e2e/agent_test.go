@@ -216,3 +216,52 @@ func testExecTerminal(t *testing.T, name string) {
 		t.Error("terminal left raw after ember exec -it")
 	}
 }
+
+// TestSystemdGuestExec: ember-agent in a distribution, installed as
+// guest-images/README.md says (a static binary and its systemd unit) in
+// the Debian systemd guest, whose kernel has vsock as modules and finds
+// the device through ACPI: ember exec and ember cp work there too.
+func TestSystemdGuestExec(t *testing.T) {
+	const name = "sdexec"
+	need(t, systemdKernel, systemdInitrd, systemdRootfs)
+	t.Setenv(state.EnvDir, t.TempDir())
+	disk := sparseCopy(t, path(systemdRootfs))
+	if r := ember(t, append(systemdArgs("start", disk, ""), "--name", name)...); r.exitCode != 0 {
+		t.Fatalf("ember start: exit %d: %s", r.exitCode, r.out)
+	}
+	t.Cleanup(func() { emberQuick(t, "kill", name) })
+	start := time.Now()
+	for {
+		r := emberSplit(t, 0, 0, "exec", name, "--", "true")
+		if r.code == 0 {
+			t.Logf("the agent answered %v after ember start returned", time.Since(start))
+			break
+		}
+		if !strings.Contains(r.stderr, "no ember-agent answers") || time.Since(start) > bootTimeout {
+			t.Fatalf("ember exec %s -- true: exit %d, stderr %q (after %v)", name, r.code, r.stderr, time.Since(start))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	x := emberSplit(t, 0, 0, "exec", name, "--", "sh", "-c", ". /etc/os-release; echo $ID $VERSION_ID; echo err >&2; exit 3")
+	if x.stdout != "debian 12\n" || x.stderr != "err\n" || x.code != 3 {
+		t.Errorf("exec: stdout %q, stderr %q, exit %d", x.stdout, x.stderr, x.code)
+	}
+	if x := emberSplit(t, 0, 0, "exec", "-t", name, "--", "tty"); !strings.HasPrefix(x.stdout, "/dev/pts/") || x.code != 0 {
+		t.Errorf("exec -t tty: stdout %q, stderr %q, exit %d", x.stdout, x.stderr, x.code)
+	}
+	src := filepath.Join(t.TempDir(), "f")
+	data := make([]byte, 1<<20)
+	rand.Read(data)
+	if err := os.WriteFile(src, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if x := emberSplit(t, 0, 0, "cp", src, name+":/root/f"); x.code != 0 {
+		t.Fatalf("cp in: exit %d, stderr %q", x.code, x.stderr)
+	}
+	x = emberSplit(t, 0, 0, "cp", name+":/root/f", "-")
+	if x.code != 0 || x.stdout != string(data) {
+		t.Fatalf("cp out: exit %d, %d bytes, stderr %q", x.code, len(x.stdout), x.stderr)
+	}
+	x = emberSplit(t, 0, 0, "exec", name, "--", "systemctl", "is-active", "ember-agent.service")
+	t.Logf("ember-agent.service: %s", strings.TrimSpace(x.stdout))
+}

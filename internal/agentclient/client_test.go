@@ -222,4 +222,16 @@ func TestDialVsock(t *testing.T) {
 	if _, err := DialVsock(ctx, "/nonexistent/vsock.sock", 1); err == nil || !strings.Contains(err.Error(), "vsock socket") {
 		t.Errorf("missing socket: %v", err)
 	}
+	// A guest that never answers (its driver not up yet) has no agent.
+	sock := filepath.Join(t.TempDir(), "silent.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	short, cancel2 := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel2()
+	if _, err := DialVsock(short, sock, agentproto.Port); !errors.Is(err, ErrNoAgent) || !strings.Contains(err.Error(), "did not answer") {
+		t.Errorf("silent socket: %v", err)
+	}
 }

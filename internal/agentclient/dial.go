@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -56,6 +57,10 @@ func handshake(conn net.Conn, port uint32) error {
 		_, err := conn.Read(b)
 		if err == io.EOF {
 			return fmt.Errorf("vsock port %d: %w (the connection was closed)", port, ErrNoAgent)
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// The guest never answered: its vsock driver is not up (booting).
+			return fmt.Errorf("vsock port %d: %w (the guest did not answer)", port, ErrNoAgent)
 		}
 		if err != nil {
 			return fmt.Errorf("vsock CONNECT %d: %w", port, err)
