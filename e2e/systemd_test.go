@@ -107,10 +107,15 @@ func sparseCopy(t *testing.T, src string) string {
 // Debian's pvpanic driver for ember's ACPI device QEMU0001, so the panic
 // reaches ember, which exits 1 saying so (not 0, as for the reboot that
 // panic=-1 makes next).
+// panicArgs makes the systemd guest panic once it reaches multi-user,
+// with pvpanic loaded first by systemd-modules-load (udev loads it too,
+// but on a loaded test host not always before the marker panics).
+const panicArgs = "ember.panic modules-load=pvpanic_mmio"
+
 func TestSystemdGuestPanic(t *testing.T) {
 	need(t, systemdKernel, systemdInitrd, systemdRootfs)
 	disk := sparseCopy(t, path(systemdRootfs))
-	r := ember(t, systemdArgs("run", disk, "ember.panic")...)
+	r := ember(t, systemdArgs("run", disk, panicArgs)...)
 	for _, want := range []string{"ember-systemd: pvpanic loaded", "sysrq: Trigger a crash", "guest kernel panicked"} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("no %q in the output", want)
@@ -125,7 +130,7 @@ func TestSystemdGuestPanic(t *testing.T) {
 	stateDir := t.TempDir()
 	t.Setenv(state.EnvDir, stateDir)
 	disk = sparseCopy(t, path(systemdRootfs))
-	if r := ember(t, append(systemdArgs("start", disk, "ember.panic"), "--name", "sdpanic")...); r.exitCode != 0 {
+	if r := ember(t, append(systemdArgs("start", disk, panicArgs), "--name", "sdpanic")...); r.exitCode != 0 {
 		t.Fatalf("ember start: exit %d: %s", r.exitCode, r.out)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)

@@ -27,7 +27,9 @@ func init() {
 			for v.FirstRun().IsZero() {
 				time.Sleep(10 * time.Millisecond)
 			}
-			time.Sleep(500 * time.Millisecond)
+			// Late enough for ember start to have seen the guest run and
+			// its API answer, even on a loaded test host.
+			time.Sleep(3 * time.Second)
 			switch what {
 			case "execve":
 				// The raw call: syscall.Exec would first call prlimit64, also forbidden.
