@@ -89,6 +89,13 @@ func dial(p uint32) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Linux gives a vsock connect 2 s for the host's answer; on a loaded
+	// test host (TCG, nested) that was once too short. A minute.
+	tv := unix.Timeval{Sec: 60}
+	if err := unix.SetsockoptTimeval(fd, unix.AF_VSOCK, unix.SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
 	if err := unix.Connect(fd, &unix.SockaddrVM{CID: unix.VMADDR_CID_HOST, Port: p}); err != nil {
 		unix.Close(fd)
 		return nil, err
