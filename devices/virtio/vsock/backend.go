@@ -259,8 +259,9 @@ func dial(path string) (int, error) {
 	return fd, nil
 }
 
-// sweep closes host clients that did not finish their CONNECT line, and
-// connections the guest did not answer, in time. The timer runs only
+// sweep closes host clients that did not finish their CONNECT line,
+// connections the guest did not answer, and closed ones whose host peer
+// did not take what the guest sent, in time. The timer runs only
 // while such connections exist: an idle device has no timer.
 func (d *Device) sweep() error {
 	if err := d.timer.Drain(); err != nil {
@@ -268,7 +269,7 @@ func (d *Device) sweep() error {
 	}
 	now := d.now()
 	for _, c := range d.byFD {
-		if c.state != stEstablished && now.After(c.deadline) {
+		if (c.state != stEstablished || c.draining) && now.After(c.deadline) {
 			d.stats.timeouts.Add(1)
 			d.closeConn(c, true)
 		}

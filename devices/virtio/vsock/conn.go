@@ -26,6 +26,9 @@ const (
 	// pendingTimeout is how long a host client may take to send its
 	// CONNECT line, and the guest to answer a REQUEST.
 	pendingTimeout = 5 * time.Second
+	// drainTimeout is how long data the guest sent before closing may
+	// wait for a host peer that does not read it; then it is dropped.
+	drainTimeout = 30 * time.Second
 	// maxRSTs bounds the RST packets waiting for a receive buffer.
 	maxRSTs = 2 * MaxConns
 )
@@ -81,7 +84,8 @@ type conn struct {
 
 	queued   bool      // in the device's ready list
 	closed   bool      // fd closed, the conn forgotten
-	deadline time.Time // stHandshake and stConnecting only
+	draining bool      // the guest closed: what it sent goes out, then the conn ends
+	deadline time.Time // stHandshake, stConnecting and draining only
 }
 
 // peerCredit returns how many payload bytes the guest can take now.
@@ -146,7 +150,7 @@ func (d *Device) closeConn(c *conn, rst bool) {
 	if c.state != stHandshake {
 		delete(d.conns, c.key)
 	}
-	if c.state != stEstablished {
+	if c.state != stEstablished || c.draining {
 		d.pendingConns--
 	}
 	delete(d.byFD, c.fd)

@@ -344,3 +344,107 @@ func TestWorker(t *testing.T) {
 // closed reports whether err is what reading a socket ember closed gives:
 // end of file, or a reset when the client's unread input was discarded.
 func closed(err error) bool { return err == io.EOF || errors.Is(err, syscall.ECONNRESET) }
+
+// TestGuestCloseDrains: what a guest wrote just before closing reaches a
+// host peer that reads it late: the connection lingers until the data is
+// out, then ends (end of file for the peer, RST for the guest); a peer
+// that never reads has it dropped after drainTimeout.
+func TestGuestCloseDrains(t *testing.T) {
+	h := newHarness(t)
+	l := h.hostListen("5000")
+	h.post(8, 4096)
+	h.send(guestHdr(opRequest, 40000, 5000), nil)
+	h.one(opResponse)
+	sc, err := l.AcceptUnix()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	chunk := bytes.Repeat([]byte{'z'}, maxPayload)
+	var sent int
+	for sent+maxPayload <= bufAlloc {
+		h.send(guestHdr(opRW, 40000, 5000), chunk)
+		sent += maxPayload
+	}
+	bye := guestHdr(opShutdown, 40000, 5000)
+	bye.flags = shutdownSend | shutdownRcv
+	h.send(bye, nil)
+	if h.dev.conns[connKey{5000, 40000}] == nil || h.dev.buffered == 0 {
+		t.Fatalf("the connection ended before the host read what the guest sent (buffered %d)", h.dev.buffered)
+	}
+	for _, p := range h.packets() { // credit updates, as data reached the socket
+		if p.hdr.op == opRst {
+			t.Fatal("the guest got RST before its data was out")
+		}
+	}
+	got := 0
+	buf := make([]byte, 64<<10)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		sc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		n, err := sc.Read(buf)
+		got += n
+		if err == io.EOF {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("host read %d of %d bytes, then no end of file", got, sent)
+		}
+		h.pump()
+	}
+	if got != sent {
+		t.Errorf("host read %d bytes, the guest sent %d", got, sent)
+	}
+	h.pump()
+	rst := false
+	for _, p := range h.packets() {
+		rst = rst || p.hdr.op == opRst
+	}
+	if !rst {
+		t.Error("the guest got no RST once its data was out")
+	}
+	if len(h.dev.byFD) != 0 || h.dev.buffered != 0 || h.dev.pendingConns != 0 {
+		t.Errorf("after the drain: %d connections, %d buffered, %d pending", len(h.dev.byFD), h.dev.buffered, h.dev.pendingConns)
+	}
+}
+
+// TestGuestCloseDrainTimeout: a host peer that never reads what a closed
+// guest connection sent does not keep it: after drainTimeout the data is
+// dropped, the connection ends and the guest gets its RST.
+func TestGuestCloseDrainTimeout(t *testing.T) {
+	h := newHarness(t)
+	now := time.Now()
+	h.dev.now = func() time.Time { return now }
+	l := h.hostListen("5000")
+	h.post(8, 4096)
+	h.send(guestHdr(opRequest, 40000, 5000), nil)
+	h.one(opResponse)
+	sc, err := l.AcceptUnix()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	chunk := bytes.Repeat([]byte{'z'}, maxPayload)
+	for sent := 0; sent+maxPayload <= bufAlloc; sent += maxPayload {
+		h.send(guestHdr(opRW, 40000, 5000), chunk)
+	}
+	bye := guestHdr(opShutdown, 40000, 5000)
+	bye.flags = shutdownSend | shutdownRcv
+	h.send(bye, nil)
+	h.packets()
+	if h.dev.conns[connKey{5000, 40000}] == nil {
+		t.Fatal("the connection ended at once")
+	}
+	now = now.Add(drainTimeout + time.Second)
+	if err := h.dev.timer.Arm(0); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	if err := h.dev.then(h.dev.sweep)(); err != nil {
+		t.Fatal(err)
+	}
+	h.one(opRst)
+	if len(h.dev.byFD) != 0 || h.dev.buffered != 0 || h.dev.pendingConns != 0 || h.dev.Stats().Timeouts != 1 {
+		t.Errorf("after the drain timeout: %d connections, %d buffered, %d pending, stats %+v",
+			len(h.dev.byFD), h.dev.buffered, h.dev.pendingConns, h.dev.Stats())
+	}
+}

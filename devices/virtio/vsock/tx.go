@@ -169,6 +169,10 @@ func (d *Device) flush(c *conn) {
 		}
 		d.creditDue(c)
 	}
+	if len(c.pending) == 0 && c.draining {
+		d.closeConn(c, true)
+		return
+	}
 	if len(c.pending) == 0 && c.guestNoSend {
 		d.finishSend(c)
 	}
@@ -187,9 +191,19 @@ func (d *Device) shutdown(c *conn, flags uint32) {
 	c.guestNoSend = c.guestNoSend || flags&shutdownSend != 0
 	if c.guestNoSend && c.guestNoRcv {
 		if len(c.pending) > 0 && c.writable {
-			d.flush(c) // what the host socket takes now; the rest is lost with the connection
+			d.flush(c) // what the host socket takes now
 		}
-		d.closeConn(c, true)
+		if c.closed || len(c.pending) == 0 {
+			d.closeConn(c, true)
+			return
+		}
+		// What the guest wrote before closing is the host peer's: it goes
+		// out as the peer reads (flush ends the connection then), or is
+		// dropped after drainTimeout. The guest waits for our RST.
+		c.draining = true
+		c.deadline = d.now().Add(drainTimeout)
+		d.pendingConns++
+		d.armSweep()
 		return
 	}
 	if c.guestNoSend && len(c.pending) == 0 {
