@@ -191,21 +191,8 @@ func TestCreditStopsHostReader(t *testing.T) {
 // past that credit is reset.
 func TestHostNeverReads(t *testing.T) {
 	h := newHarness(t)
-	l := h.hostListen("5000")
-	h.post(8, 4096)
-	h.send(guestHdr(opRequest, 40000, 5000), nil)
-	h.one(opResponse)
-	sc, err := l.AcceptUnix()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Close()
+	h.fillHostPeer()
 	chunk := bytes.Repeat([]byte{'y'}, maxPayload)
-	var sent uint32
-	for sent+maxPayload <= bufAlloc {
-		h.send(guestHdr(opRW, 40000, 5000), chunk)
-		sent += maxPayload
-	}
 	c := h.dev.conns[connKey{5000, 40000}]
 	if c == nil {
 		t.Fatal("connection reset within its credit")
@@ -351,21 +338,7 @@ func closed(err error) bool { return err == io.EOF || errors.Is(err, syscall.ECO
 // that never reads has it dropped after drainTimeout.
 func TestGuestCloseDrains(t *testing.T) {
 	h := newHarness(t)
-	l := h.hostListen("5000")
-	h.post(8, 4096)
-	h.send(guestHdr(opRequest, 40000, 5000), nil)
-	h.one(opResponse)
-	sc, err := l.AcceptUnix()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Close()
-	chunk := bytes.Repeat([]byte{'z'}, maxPayload)
-	var sent int
-	for sent+maxPayload <= bufAlloc {
-		h.send(guestHdr(opRW, 40000, 5000), chunk)
-		sent += maxPayload
-	}
+	sc, sent := h.fillHostPeer()
 	bye := guestHdr(opShutdown, 40000, 5000)
 	bye.flags = shutdownSend | shutdownRcv
 	h.send(bye, nil)
@@ -414,19 +387,7 @@ func TestGuestCloseDrainTimeout(t *testing.T) {
 	h := newHarness(t)
 	now := time.Now()
 	h.dev.now = func() time.Time { return now }
-	l := h.hostListen("5000")
-	h.post(8, 4096)
-	h.send(guestHdr(opRequest, 40000, 5000), nil)
-	h.one(opResponse)
-	sc, err := l.AcceptUnix()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Close()
-	chunk := bytes.Repeat([]byte{'z'}, maxPayload)
-	for sent := 0; sent+maxPayload <= bufAlloc; sent += maxPayload {
-		h.send(guestHdr(opRW, 40000, 5000), chunk)
-	}
+	h.fillHostPeer()
 	bye := guestHdr(opShutdown, 40000, 5000)
 	bye.flags = shutdownSend | shutdownRcv
 	h.send(bye, nil)
@@ -447,4 +408,27 @@ func TestGuestCloseDrainTimeout(t *testing.T) {
 		t.Errorf("after the drain timeout: %d connections, %d buffered, %d pending, stats %+v",
 			len(h.dev.byFD), h.dev.buffered, h.dev.pendingConns, h.dev.Stats())
 	}
+}
+
+// fillHostPeer connects guest port 40000 to a host program on port 5000
+// that does not read, and sends it a full credit window of data. It
+// returns the host program's socket and how much was sent.
+func (h *harness) fillHostPeer() (*net.UnixConn, int) {
+	h.t.Helper()
+	l := h.hostListen("5000")
+	h.post(8, 4096)
+	h.send(guestHdr(opRequest, 40000, 5000), nil)
+	h.one(opResponse)
+	sc, err := l.AcceptUnix()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { sc.Close() })
+	chunk := bytes.Repeat([]byte{'y'}, maxPayload)
+	sent := 0
+	for sent+maxPayload <= bufAlloc {
+		h.send(guestHdr(opRW, 40000, 5000), chunk)
+		sent += maxPayload
+	}
+	return sc, sent
 }
