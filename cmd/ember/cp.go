@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/embervm/ember/internal/agentproto"
+	"github.com/embervm/ember/internal/userfile"
 	"github.com/embervm/ember/vmm/state"
 )
 
@@ -120,7 +121,9 @@ func copyOut(d state.Dir, remote, local string) error {
 func copyIn(d state.Dir, local, remote string) error {
 	in, name, mode := io.Reader(os.Stdin), "", uint32(0o644)
 	if local != "-" {
-		f, err := os.Open(local)
+		// userfile: a FIFO or a device given by mistake is refused, not
+		// opened (a FIFO's open would wait forever).
+		f, err := userfile.Open("file", local, os.O_RDONLY, false)
 		if err != nil {
 			return err
 		}
@@ -128,9 +131,6 @@ func copyIn(d state.Dir, local, remote string) error {
 		st, err := f.Stat()
 		if err != nil {
 			return err
-		}
-		if !st.Mode().IsRegular() {
-			return fmt.Errorf("%s is not a regular file: ember cp copies regular files", local)
 		}
 		in, name, mode = f, filepath.Base(local), agentproto.ModeBits(st.Mode())
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/embervm/ember/internal/agent"
+	"github.com/embervm/ember/internal/userfile/userfiletest"
 	"github.com/embervm/ember/vmm"
 	"github.com/embervm/ember/vmm/state"
 )
@@ -206,6 +207,10 @@ func TestCpCommand(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Fatalf("cp of a directory: %v", err)
 	}
+	userfiletest.Refuses(t, "file", func(path string) error {
+		_, err := capture(t, "cp", "--state-dir", base, path, "v:/tmp/x")
+		return err
+	})
 	ents, _ := os.ReadDir(dir)
 	if len(ents) != 3 {
 		t.Fatalf("%s holds %d entries (temporary files left?)", dir, len(ents))

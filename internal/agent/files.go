@@ -7,9 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/embervm/ember/internal/agentproto"
+	"github.com/embervm/ember/internal/userfile"
 )
 
 // serveReadFile sends a regular file: its FileInfo, its data, End.
@@ -17,8 +17,8 @@ func serveReadFile(w *agentproto.Writer, req agentproto.ReadFileRequest) error {
 	if !filepath.IsAbs(req.Path) {
 		return fmt.Errorf("read %q: the path must be absolute", req.Path)
 	}
-	// O_NONBLOCK: a FIFO given by mistake must not hang the open.
-	f, err := os.OpenFile(req.Path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	// userfile: a FIFO given by mistake is refused, never opened blocking.
+	f, err := userfile.Open("file", req.Path, os.O_RDONLY, false)
 	if err != nil {
 		return err
 	}
@@ -26,9 +26,6 @@ func serveReadFile(w *agentproto.Writer, req agentproto.ReadFileRequest) error {
 	st, err := f.Stat()
 	if err != nil {
 		return err
-	}
-	if !st.Mode().IsRegular() {
-		return fmt.Errorf("read %s: not a regular file (%v)", req.Path, st.Mode().Type())
 	}
 	info := agentproto.FileInfo{Mode: agentproto.ModeBits(st.Mode()), Size: st.Size()}
 	if err := w.WriteJSON(agentproto.TypeFileInfo, info); err != nil {
