@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"log/slog"
 
 	"github.com/spf13/pflag"
@@ -12,28 +11,28 @@ import (
 )
 
 // confineSpec is how a VM process runs: how it logs, its seccomp filter
-// and, with --jail, its jail (jail.go, jailrun.go). It is the process's business, not
-// the VM's, so it lives beside vmm.Config in a detached VM's config.json
-// rather than in it: a restored VM gets its own.
+// and, with --jail, its jail (jail.go, jailrun.go). It is the process's
+// business, not the VM's, so it lives beside vmm.Config in a detached VM's
+// config.json rather than in it: a restored VM gets its own.
 type confineSpec struct {
 	Log       logSpec    `json:"log"` // how it logs (logging.go)
 	NoSeccomp bool       `json:"no_seccomp,omitempty"`
-	Jail      *jail.Spec `json:"jail,omitempty"` // completed by prepareJail
+	Jail      *jail.Spec `json:"jail,omitempty"` // completed by completeJail
 }
 
 // confineFlags are the confinement flags of run, start and restore.
 type confineFlags struct {
-	log             *logSpec
-	fs              *pflag.FlagSet
-	noSeccomp, jail bool
-	uid, gid        int
-	cpuQuota        float64
+	log           *logSpec
+	fs            *pflag.FlagSet
+	seccomp, jail bool
+	uid, gid      int
+	cpuQuota      float64
 }
 
 // addConfineFlags defines the confinement flags of run, start and restore.
 func addConfineFlags(fs *pflag.FlagSet) *confineFlags {
 	c := &confineFlags{fs: fs, log: addLogFlags(fs)}
-	fs.Var(newInvertedBool(&c.noSeccomp), "seccomp",
+	fs.BoolVar(&c.seccomp, "seccomp", true,
 		"confine the VM process to the system calls a running VM needs (seccomp; --seccomp=false to turn it off)")
 	fs.BoolVar(&c.jail, "jail", false, "run the VM process jailed: own namespaces and root file system, as --uid/--gid, in a cgroup (needs root; docs/design.md)")
 	fs.IntVar(&c.uid, "uid", jail.DefaultID, "with --jail: the user the VM process runs as")
@@ -44,7 +43,7 @@ func addConfineFlags(fs *pflag.FlagSet) *confineFlags {
 
 // spec returns what the flags ask for.
 func (c *confineFlags) spec() (confineSpec, error) {
-	s := confineSpec{Log: *c.log, NoSeccomp: c.noSeccomp}
+	s := confineSpec{Log: *c.log, NoSeccomp: !c.seccomp}
 	if err := s.Log.check(); err != nil {
 		return s, err
 	}
@@ -91,33 +90,3 @@ func (c confineSpec) confineRunning(v *vmm.VM, stateDir string, log *slog.Logger
 // (hook_seccomptest.go), lets a test make the running VM process attempt a
 // forbidden system call.
 var testHook func(*vmm.VM)
-
-// invertedBool is a bool flag stored negated (--seccomp=true sets
-// NoSeccomp=false), so the zero value of the spec is the default.
-type invertedBool struct{ p *bool }
-
-func newInvertedBool(p *bool) *invertedBool { return &invertedBool{p} }
-
-func (b *invertedBool) String() string {
-	if b.p == nil || !*b.p {
-		return "true"
-	}
-	return "false"
-}
-
-func (b *invertedBool) Set(s string) error {
-	switch s {
-	case "true", "1":
-		*b.p = false
-	case "false", "0":
-		*b.p = true
-	default:
-		return fmt.Errorf("want true or false, not %q", s)
-	}
-	return nil
-}
-
-func (b *invertedBool) Type() string { return "bool" }
-
-// IsBoolFlag lets --seccomp stand alone.
-func (b *invertedBool) IsBoolFlag() bool { return true }
