@@ -74,21 +74,7 @@ func TestExecAndCp(t *testing.T) {
 	t.Cleanup(func() { emberQuick(t, "kill", name) })
 
 	// The agent starts with the guest's init: wait for it to answer.
-	start := time.Now()
-	for {
-		r := emberSplit(t, 0, 0, "exec", name, "--", "true")
-		if r.code == 0 {
-			t.Logf("the agent answered %v after ember start returned", time.Since(start))
-			break
-		}
-		if !strings.Contains(r.stderr, "no ember-agent answers") {
-			t.Fatalf("ember exec %s -- true: exit %d, stderr %q", name, r.code, r.stderr)
-		}
-		if time.Since(start) > bootTimeout {
-			t.Fatalf("no agent after %v: exit %d, stderr %q", bootTimeout, r.code, r.stderr)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitAgent(t, name, 200*time.Millisecond)
 
 	x := emberSplit(t, 0, 0, "exec", name, "--", "sh", "-c", "echo out; echo err >&2; exit 3")
 	t.Logf("ember exec v -- sh -c 'echo out; echo err >&2; exit 3': stdout %q, stderr %q, exit %d (%v)", x.stdout, x.stderr, x.code, x.wall)
@@ -230,18 +216,7 @@ func TestSystemdGuestExec(t *testing.T) {
 		t.Fatalf("ember start: exit %d: %s", r.exitCode, r.out)
 	}
 	t.Cleanup(func() { emberQuick(t, "kill", name) })
-	start := time.Now()
-	for {
-		r := emberSplit(t, 0, 0, "exec", name, "--", "true")
-		if r.code == 0 {
-			t.Logf("the agent answered %v after ember start returned", time.Since(start))
-			break
-		}
-		if !strings.Contains(r.stderr, "no ember-agent answers") || time.Since(start) > bootTimeout {
-			t.Fatalf("ember exec %s -- true: exit %d, stderr %q (after %v)", name, r.code, r.stderr, time.Since(start))
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	waitAgent(t, name, 500*time.Millisecond)
 	x := emberSplit(t, 0, 0, "exec", name, "--", "sh", "-c", ". /etc/os-release; echo $ID $VERSION_ID; echo err >&2; exit 3")
 	if x.stdout != "debian 12\n" || x.stderr != "err\n" || x.code != 3 {
 		t.Errorf("exec: stdout %q, stderr %q, exit %d", x.stdout, x.stderr, x.code)
@@ -264,4 +239,23 @@ func TestSystemdGuestExec(t *testing.T) {
 	}
 	x = emberSplit(t, 0, 0, "exec", name, "--", "systemctl", "is-active", "ember-agent.service")
 	t.Logf("ember-agent.service: %s", strings.TrimSpace(x.stdout))
+}
+
+// waitAgent waits, trying every pause, until VM name's agent answers an
+// exec of true; anything but "no ember-agent answers", or no answer
+// within bootTimeout, fails the test.
+func waitAgent(t *testing.T, name string, pause time.Duration) {
+	t.Helper()
+	start := time.Now()
+	for {
+		r := emberSplit(t, 0, 0, "exec", name, "--", "true")
+		if r.code == 0 {
+			t.Logf("the agent answered %v after ember start returned", time.Since(start))
+			return
+		}
+		if !strings.Contains(r.stderr, "no ember-agent answers") || time.Since(start) > bootTimeout {
+			t.Fatalf("ember exec %s -- true: exit %d, stderr %q (after %v)", name, r.code, r.stderr, time.Since(start))
+		}
+		time.Sleep(pause)
+	}
 }
