@@ -25,7 +25,7 @@ func KillReason(pid int) string {
 	if err != nil {
 		return fmt.Sprintf("%s (the call is in the kernel log: dmesg | grep type=1326; %v)", generic, err)
 	}
-	return fmt.Sprintf("killed by seccomp: syscall %d (%s)", nr, SyscallName(nr))
+	return killedBy(nr)
 }
 
 // Killed returns KillReason(pid) if the kernel log has a record of a
@@ -39,7 +39,12 @@ func Killed(pid int) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	return fmt.Sprintf("killed by seccomp: syscall %d (%s)", nr, SyscallName(nr)), true
+	return killedBy(nr), true
+}
+
+// killedBy is the reason for a kill at system call nr.
+func killedBy(nr int) string {
+	return fmt.Sprintf("killed by seccomp: syscall %d (%s)", nr, SyscallName(nr))
 }
 
 // waitKill is lastKill, waiting up to a second for the record: the kernel's
