@@ -35,6 +35,11 @@ type IO struct {
 	// instead of the socket it was saved with: a detached VM's is in its
 	// own state directory. New ignores it (the Config says).
 	VsockPath string
+	// Nets, if set, are a restored VM's network interfaces in place of
+	// the saved ones: the same interfaces (kind, tap, MAC), whose user-mode
+	// networks may forward other ports and bring the frame sockets of
+	// their fresh ember netd. New ignores it (the Config says).
+	Nets []NetConfig
 }
 
 // Capability is a KVM capability ember checks for (ember probe lists them).

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"net"
 
 	"github.com/embervm/ember/devices/ratelimit"
 	"github.com/embervm/ember/devices/virtio"
@@ -83,15 +82,6 @@ type DiskConfig struct {
 	Bandwidth, IOPS uint64
 }
 
-// NetConfig is one virtio-net interface backed by a host TAP device.
-type NetConfig struct {
-	Tap string
-	MAC net.HardwareAddr // nil: a random locally administered address
-	// Rate limits of each direction on its own (0: unlimited): frame
-	// bytes per second and frames (packets) per second.
-	Bandwidth, PPS uint64
-}
-
 // rateConfig is the limiter configuration for a byte rate and an
 // operation rate (0: unlimited), with the default bursts.
 func rateConfig(bytes, ops uint64) ratelimit.Config {
@@ -108,12 +98,6 @@ type DiskStats struct {
 type VsockStats struct {
 	CID uint64 `json:"cid"`
 	vsock.Stats
-}
-
-// NetStats are one virtio-net interface's frame counters.
-type NetStats struct {
-	Tap string `json:"tap"`
-	netdev.Stats
 }
 
 // deviceKind is one kind of virtio device. Index i is the device's place
@@ -175,39 +159,15 @@ var deviceKinds = []deviceKind{
 		sync: func(dev virtio.Device) error { return dev.(*blk.Device).Sync() },
 	},
 	{
-		name:  "net",
-		count: func(d *Devices) int { return len(d.Nets) },
-		validate: func(d *Devices, i int) error {
-			if n := d.Nets[i]; n.Tap == "" || len(n.Tap) > 15 {
-				return fmt.Errorf("--net tap=%q: a TAP device name of 1 to 15 characters is needed", n.Tap)
-			}
-			return nil
-		},
-		build: func(d *Devices, i int) (virtio.Device, error) {
-			n := d.Nets[i]
-			return netdev.New(netdev.Options{Tap: n.Tap, MAC: n.MAC, Rate: rateConfig(n.Bandwidth, n.PPS)})
-		},
+		name:     "net",
+		count:    func(d *Devices) int { return len(d.Nets) },
+		validate: checkNet,
+		build:    buildNet,
 		stats: func(d *Devices, i int, dev virtio.Device) any {
-			return NetStats{Tap: d.Nets[i].Tap, Stats: dev.(*netdev.Device).Stats()}
+			return NetStats{Kind: d.Nets[i].Kind(), Tap: d.Nets[i].Tap, Stats: dev.(*netdev.Device).Stats()}
 		},
-		save: func(d *Devices, i int, dev virtio.Device) (any, error) {
-			n := dev.(*netdev.Device)
-			mac := n.MAC()
-			c := d.Nets[i]
-			return savedNet{Tap: n.Tap(), MAC: net.HardwareAddr(mac[:]).String(), Bandwidth: c.Bandwidth, PPS: c.PPS}, nil
-		},
-		load: func(d *Devices, saved json.RawMessage) error {
-			var s savedNet
-			if err := unmarshalSaved(saved, &s); err != nil {
-				return err
-			}
-			mac, err := net.ParseMAC(s.MAC)
-			if err != nil || s.Tap == "" {
-				return fmt.Errorf("network interface tap %q, MAC %q: a tap name and a MAC address are needed", s.Tap, s.MAC)
-			}
-			d.Nets = append(d.Nets, NetConfig{Tap: s.Tap, MAC: mac, Bandwidth: s.Bandwidth, PPS: s.PPS})
-			return nil
-		},
+		save: saveNet,
+		load: loadNet,
 	},
 	{
 		name:  "rng",
@@ -267,15 +227,6 @@ type savedDisk struct {
 	blk.State
 	Bandwidth uint64 `json:"bandwidth,omitempty"`
 	IOPS      uint64 `json:"iops,omitempty"`
-}
-
-// savedNet is what a snapshot records of a network interface: its tap is
-// reopened by name, the guest keeps its MAC address, and its rate limits.
-type savedNet struct {
-	Tap       string `json:"tap"`
-	MAC       string `json:"mac"`
-	Bandwidth uint64 `json:"bandwidth,omitempty"`
-	PPS       uint64 `json:"pps,omitempty"`
 }
 
 // savedRNG is what a snapshot records of the entropy device.

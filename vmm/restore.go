@@ -52,6 +52,11 @@ func Restore(dir string, io IO) (_ *VM, err error) {
 	if vs := v.cfg.Vsock; vs != nil && io.VsockPath != "" {
 		v.cfg.Vsock = &VsockConfig{CID: vs.CID, Path: io.VsockPath}
 	}
+	if io.Nets != nil {
+		if err := v.cfg.Devices.replaceNets(io.Nets); err != nil {
+			return nil, fmt.Errorf("restore %s: %w", dir, err)
+		}
+	}
 	defer func() {
 		if err != nil {
 			v.Close()

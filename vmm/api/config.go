@@ -51,14 +51,23 @@ type DiskConfig struct {
 	IOPS      uint64 `json:"iops,omitempty"`
 }
 
-// NetConfig is one virtio-net interface on a host TAP device.
+// NetConfig is one virtio-net interface: on a host TAP device (tap), or
+// on a user-mode network (user).
 type NetConfig struct {
-	Tap string `json:"tap"`
-	MAC string `json:"mac,omitempty"` // aa:bb:cc:dd:ee:ff; absent: random
+	Tap  string       `json:"tap,omitempty"`
+	User *UserNetwork `json:"user,omitempty"`
+	MAC  string       `json:"mac,omitempty"` // aa:bb:cc:dd:ee:ff; absent: random
 	// Rate limits of each direction (absent: none): bytes per second and
 	// packets per second.
 	Bandwidth Size   `json:"bandwidth,omitempty"`
 	PPS       uint64 `json:"pps,omitempty"`
+}
+
+// UserNetwork is a user-mode network (ember netd): DHCP gives the guest
+// 10.0.2.15, the gateway 10.0.2.2 reaches the host's loopback, and host
+// ports are forwarded to guest ports. A host_addr left out is 127.0.0.1.
+type UserNetwork struct {
+	Forwards []vmm.Forward `json:"forwards,omitempty"`
 }
 
 // Size is a byte count (or a byte rate: bytes per second). It is written
@@ -108,6 +117,9 @@ func WireConfig(c vmm.Config) VMConfig {
 	}
 	for _, n := range c.Nets {
 		nc := NetConfig{Tap: n.Tap, Bandwidth: Size(n.Bandwidth), PPS: n.PPS}
+		if n.User != nil {
+			nc.User = &UserNetwork{Forwards: n.User.Forwards}
+		}
 		if n.MAC != nil {
 			nc.MAC = n.MAC.String()
 		}
@@ -144,10 +156,17 @@ func (w VMConfig) Config() (vmm.Config, error) {
 	}
 	for _, n := range w.Nets {
 		nc := vmm.NetConfig{Tap: n.Tap, Bandwidth: uint64(n.Bandwidth), PPS: n.PPS}
+		if n.User != nil {
+			nc.User = &vmm.UserNet{}
+			for _, f := range n.User.Forwards {
+				f.HostAddr = f.Host().Addr() // the default written out
+				nc.User.Forwards = append(nc.User.Forwards, f)
+			}
+		}
 		if n.MAC != "" {
 			mac, err := net.ParseMAC(n.MAC)
 			if err != nil || len(mac) != 6 {
-				return c, fmt.Errorf("net %q: bad MAC address %q (use e.g. 02:00:00:00:00:01)", n.Tap, n.MAC)
+				return c, fmt.Errorf("net %s: bad MAC address %q (use e.g. 02:00:00:00:00:01)", nc, n.MAC)
 			}
 			nc.MAC = mac
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,7 +48,8 @@ func (statsVM) Stats() vmm.Stats {
 		UnhandledPIO: 3, Serial: serial.Stats{BytesOut: 10},
 		Devices: []vmm.DeviceStats{
 			{Name: "blk0", Kind: "blk", Transport: mmio.Stats{BadAccesses: 1}, Device: vmm.DiskStats{Path: "/d.img", Stats: blk.Stats{Reads: 4}}},
-			{Name: "net0", Kind: "net", Device: vmm.NetStats{Tap: "tap0", Stats: netdev.Stats{RxFrames: 9}}},
+			{Name: "net0", Kind: "net", Device: vmm.NetStats{Kind: "tap", Tap: "tap0", Stats: netdev.Stats{RxFrames: 9}}},
+			{Name: "net1", Kind: "net", Device: vmm.NetStats{Kind: "user", Stats: netdev.Stats{RxFrames: 1}}},
 			{Name: "rng0", Kind: "rng"},
 		},
 	}
@@ -65,10 +67,15 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	mac, _ := net.ParseMAC("02:00:00:00:00:01")
 	cfg := vmm.Config{Kernel: "/k", Initrd: "/i", Cmdline: "quiet", CPUs: 2, Memory: 256 << 20}
 	cfg.Disks = []vmm.DiskConfig{{Path: "/d.img", ReadOnly: true, ID: "disk0"}}
-	cfg.Nets = []vmm.NetConfig{{Tap: "tap0", MAC: mac}}
+	cfg.Nets = []vmm.NetConfig{{Tap: "tap0", MAC: mac}, {User: &vmm.UserNet{Forwards: []vmm.Forward{{HostAddr: vmm.DefaultHostAddr, HostPort: 18080, GuestPort: 80}}}, MAC: mac}}
 	cfg.RNG = true
 	vm := statsVM{&snapVM{fakeVM: newFakeVM()}}
-	s := NewServer(vm, Info{Name: "t1", PID: 1234, Config: cfg, Started: time.Now()}, t.Logf)
+	nets := func() []NetStatus {
+		n := ConfigNets(cfg)
+		n[1].GuestAddr, n[1].Gateway = netip.MustParseAddr("10.0.2.15"), netip.MustParseAddr("10.0.2.2")
+		return n
+	}
+	s := NewServer(vm, Info{Name: "t1", PID: 1234, Config: cfg, Started: time.Now(), Nets: nets}, t.Logf)
 	t.Cleanup(func() { s.Close() })
 	dir := t.TempDir()
 	for _, c := range []struct {

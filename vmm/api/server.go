@@ -32,6 +32,10 @@ type Info struct {
 	PID     int
 	Config  vmm.Config
 	Started time.Time // when the VM's process started
+	// Nets, if set, returns the network interfaces as they are now (a
+	// detached VM's reads its netd's status files); else GET /vm shows
+	// them as the configuration tells (ConfigNets).
+	Nets func() []NetStatus
 }
 
 // maxBody bounds request bodies.
@@ -135,8 +139,12 @@ func (s *Server) vmInfo() VMInfo {
 	if !bt.FirstRun.IsZero() {
 		up = time.Since(bt.FirstRun).Seconds()
 	}
+	nets := ConfigNets(s.info.Config)
+	if s.info.Nets != nil {
+		nets = s.info.Nets()
+	}
 	return VMInfo{Name: s.info.Name, State: s.state(), PID: s.info.PID, Started: s.info.Started,
-		UptimeSeconds: up, Config: WireConfig(s.info.Config), Boot: bootTimes(bt)}
+		UptimeSeconds: up, Config: WireConfig(s.info.Config), Boot: bootTimes(bt), Nets: nets}
 }
 
 func (s *Server) getVM(w http.ResponseWriter, r *http.Request) {

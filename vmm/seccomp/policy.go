@@ -72,6 +72,14 @@ var files = []string{
 	"getuid", "geteuid", "getgid", "getegid",
 }
 
+// children is reaping the VM process's one kind of child: ember netd, the
+// user-mode network it started before the filter went on (cmd/ember,
+// netd.go). The VM process waits for it all along (os/exec's Wait: waitid
+// on a pidfd, wait4 without one) and reaps it when it ends; it cannot
+// signal it (no kill): netd ends on its own when the VMM's end of its
+// frame socket closes, and by PR_SET_PDEATHSIG when the VM process dies.
+var children = []string{"waitid", "wait4"}
+
 // kvmIoctls are the KVM ioctls of a running VM: KVM_RUN; the irqfds and
 // ioeventfds a virtio device registers when the guest's driver starts it
 // (and removes on reset); reading state for a snapshot, for `ember

@@ -24,9 +24,10 @@ type frameIO interface {
 	Close() error
 }
 
-// Device is a virtio network device on a tap.
+// Device is a virtio network device on a tap or a frame socket.
 type Device struct {
-	name   string // tap name, for messages
+	name   string // the tap's name, or the frame socket's, for messages
+	tap    string // the tap's name; "" on a frame socket
 	io     frameIO
 	config [configLen]byte
 	worker virtio.Worker
@@ -45,20 +46,31 @@ type Device struct {
 
 var _ virtio.Device = (*Device)(nil)
 
-// New opens the tap opts.Tap and returns a device for it. Without
-// opts.MAC the device gets a random locally administered unicast MAC.
-// Running as root, a tap that does not exist is created (see the package
-// documentation).
+// New opens the tap opts.Tap, or takes the frame socket opts.Frames, and
+// returns a device on it. Without opts.MAC the device gets a random
+// locally administered unicast MAC. Running as root, a tap that does not
+// exist is created (see the package documentation).
 func New(opts Options) (*Device, error) {
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
 	mac, err := opts.mac()
 	if err != nil {
 		return nil, err
 	}
-	t, err := openTap(opts.Tap)
+	var io frameIO
+	name := opts.Tap
+	if opts.Frames != nil {
+		name = opts.Frames.Name()
+		io, err = openFrameSocket(opts.Frames)
+	} else {
+		io, err = openTap(opts.Tap)
+	}
 	if err != nil {
 		return nil, err
 	}
-	d := newDevice(opts.Tap, t, mac)
+	d := newDevice(name, io, mac)
+	d.tap = opts.Tap
 	if err := d.limit(opts.Rate); err != nil {
 		return nil, errors.Join(err, d.Close())
 	}
@@ -85,13 +97,13 @@ func newDevice(name string, io frameIO, mac [6]byte) *Device {
 	return d
 }
 
-// Tap returns the name of the device's tap.
-func (d *Device) Tap() string { return d.name }
+// Tap returns the name of the device's tap, or "" on a frame socket.
+func (d *Device) Tap() string { return d.tap }
 
 // MAC returns the MAC address the guest sees.
 func (d *Device) MAC() [6]byte { return [6]byte(d.config[configMAC : configMAC+6]) }
 
-// Close stops the device and closes the tap.
+// Close stops the device and closes the tap or its frame socket.
 func (d *Device) Close() error {
 	d.Reset()
 	return errors.Join(d.io.Close(), d.rxThrottle.Close(), d.txThrottle.Close(), d.worker.Err())

@@ -1,5 +1,5 @@
 // Package netdev is the virtio network device (virtio 1.2 §5.1) backed by a
-// Linux tap interface.
+// Linux tap interface or by a frame socket.
 //
 // The device has one receive queue (0) and one transmit queue (1) and
 // offers VIRTIO_NET_F_MAC and VIRTIO_NET_F_STATUS (the link is always up)
@@ -16,6 +16,13 @@
 // opening a name that does not exist creates a non-persistent tap that
 // disappears when the device is closed, and that nobody has configured
 // yet (it is down until someone runs `ip link set NAME up`).
+//
+// A frame socket (socket.go, Options.Frames) is a SOCK_SEQPACKET unix
+// socket carrying one frame per message in the tap's layout (the 12-byte
+// vnet header, then the Ethernet frame): the VMM's end of a user-mode
+// network (package usernet, run by 'ember netd'). The data path is the
+// same; a read of 0 bytes is the peer gone (receive stops), and a write to
+// a gone or full peer is dropped and counted, as on a tap.
 //
 // Data path, following "parse, then process":
 //

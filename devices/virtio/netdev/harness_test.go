@@ -12,22 +12,6 @@ import (
 	"github.com/embervm/ember/guestmem"
 )
 
-// seqpacket is a frameIO on one end of a SOCK_SEQPACKET socketpair: a
-// stand-in tap whose frames stay whole.
-type seqpacket struct{ fd int }
-
-func (s *seqpacket) FD() int { return s.fd }
-
-// ReadFrame reads one frame with readv: like a tap's, it truncates a
-// frame longer than bufs and returns the bytes it stored.
-func (s *seqpacket) ReadFrame(bufs [][]byte) (int, error) { return unix.Readv(s.fd, bufs) }
-
-func (s *seqpacket) WriteFrame(bufs [][]byte) (int, error) {
-	return unix.SendmsgBuffers(s.fd, bufs, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
-}
-
-func (s *seqpacket) Close() error { return unix.Close(s.fd) }
-
 var testMAC = [6]byte{0x02, 0x00, 0x00, 0xe1, 0xbe, 0x01}
 
 // harness is a device on a socketpair with mock drivers for its receive
@@ -51,7 +35,7 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := attach(t, newDevice("fake0", &seqpacket{fd: fds[0]}, testMAC))
+	h := attach(t, newDevice("fake0", &frameSocket{fd: fds[0]}, testMAC))
 	h.peer = fds[1]
 	t.Cleanup(func() { unix.Close(h.peer) })
 	return h

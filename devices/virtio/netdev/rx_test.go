@@ -190,7 +190,7 @@ func TestReceiveBurst(t *testing.T) {
 
 // scriptIO is a frameIO whose reads fail with the errors given.
 type scriptIO struct {
-	seqpacket
+	frameSocket
 	errs []error
 }
 
@@ -206,15 +206,15 @@ func (s *scriptIO) ReadFrame(bufs [][]byte) (int, error) {
 func TestReceiveTapErrors(t *testing.T) {
 	h := newHarness(t)
 	h.add(h.rx, queuetest.Writable(1530))
-	sp := h.dev.io.(*seqpacket)
-	h.dev.io = &scriptIO{seqpacket: *sp, errs: []error{unix.EINVAL, unix.EINVAL}}
+	sp := h.dev.io.(*frameSocket)
+	h.dev.io = &scriptIO{frameSocket: *sp, errs: []error{unix.EINVAL, unix.EINVAL}}
 	if err := h.dev.receive(); err != nil {
 		t.Fatal(err)
 	}
 	if s := h.dev.Stats(); s.RxDropTap != 2 {
 		t.Fatalf("stats %+v", s)
 	}
-	h.dev.io = &scriptIO{seqpacket: *sp, errs: []error{unix.EBADFD}}
+	h.dev.io = &scriptIO{frameSocket: *sp, errs: []error{unix.EBADFD}}
 	if err := h.dev.receive(); !errors.Is(err, unix.EBADFD) {
 		t.Fatalf("receive with a broken tap = %v, want EBADFD", err)
 	}
