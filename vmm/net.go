@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/embervm/ember/devices/virtio"
@@ -188,15 +189,18 @@ func loadNet(d *Devices, saved json.RawMessage) error {
 	return nil
 }
 
-// replaceNets puts nets in place of a restored VM's network interfaces
-// (IO.Nets): the same interfaces, in order, each of the same kind, tap
-// and MAC; a user-mode network may have other forwards, and brings the
-// frame socket of its fresh ember netd.
-func (d *Devices) replaceNets(nets []NetConfig) error {
+// ReplaceNets puts nets in place of a restored VM's network interfaces
+// (ember restore --net, IO.Nets): the same interfaces, in order, each of
+// the same kind, tap and MAC (a MAC left out is kept); a user-mode
+// network may have other forwards and rate limits, and brings the frame
+// socket of its fresh ember netd. The forwards are checked as Validate
+// does.
+func (d *Devices) ReplaceNets(nets []NetConfig) error {
 	if len(nets) != len(d.Nets) {
 		return fmt.Errorf("%d network interfaces given for the %d of the snapshot", len(nets), len(d.Nets))
 	}
-	for i, n := range nets {
+	next := Devices{Nets: slices.Clone(nets)}
+	for i, n := range next.Nets {
 		old := d.Nets[i]
 		switch {
 		case n.Kind() != old.Kind() || n.Tap != old.Tap:
@@ -204,8 +208,11 @@ func (d *Devices) replaceNets(nets []NetConfig) error {
 		case n.MAC != nil && n.MAC.String() != old.MAC.String():
 			return fmt.Errorf("net%d: the snapshot's MAC is %s, not %s: a restored guest keeps its MAC", i, old.MAC, n.MAC)
 		}
-		n.MAC = old.MAC
-		d.Nets[i] = n
+		next.Nets[i].MAC = old.MAC
+		if err := checkNet(&next, i); err != nil {
+			return err
+		}
 	}
+	d.Nets = next.Nets
 	return nil
 }

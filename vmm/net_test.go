@@ -113,7 +113,7 @@ func TestSavedUserNet(t *testing.T) {
 
 	other := []Forward{fwd("", 18081, 8080)}
 	frames := frameSocket(t)
-	if err := got.replaceNets([]NetConfig{{User: &UserNet{Forwards: other}, Frames: frames}}); err != nil {
+	if err := got.ReplaceNets([]NetConfig{{User: &UserNet{Forwards: other}, Frames: frames}}); err != nil {
 		t.Fatal(err)
 	}
 	if n := got.Nets[0]; !reflect.DeepEqual(n.User.Forwards, other) || n.Frames != frames || n.MAC.String() != mac.String() {
@@ -127,8 +127,8 @@ func TestSavedUserNet(t *testing.T) {
 		{[]NetConfig{{User: &UserNet{}, MAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}}}, "net0: the snapshot's MAC is 02:00:00:00:00:09"},
 		{nil, "0 network interfaces given for the 1 of the snapshot"},
 	} {
-		if err := got.replaceNets(bad.nets); err == nil || !strings.Contains(err.Error(), bad.want) {
-			t.Errorf("replaceNets(%v) = %v, want %q", bad.nets, err, bad.want)
+		if err := got.ReplaceNets(bad.nets); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("ReplaceNets(%v) = %v, want %q", bad.nets, err, bad.want)
 		}
 	}
 	if err := k.load(&got, []byte(`{"tap":"","mac":"02:00:00:00:00:01"}`)); err == nil {

@@ -53,7 +53,7 @@ func Restore(dir string, io IO) (_ *VM, err error) {
 		v.cfg.Vsock = &VsockConfig{CID: vs.CID, Path: io.VsockPath}
 	}
 	if io.Nets != nil {
-		if err := v.cfg.Devices.replaceNets(io.Nets); err != nil {
+		if err := v.cfg.Devices.ReplaceNets(io.Nets); err != nil {
 			return nil, fmt.Errorf("restore %s: %w", dir, err)
 		}
 	}

@@ -32,7 +32,7 @@ type command struct {
 var commands = []command{
 	runCommand, startCommand, consoleCommand, logsCommand, lsCommand, stopCommand, killCommand, rmCommand,
 	pauseCommand, resumeCommand, inspectCommand, execCommand, cpCommand, topCommand, snapshotCommand, restoreCommand,
-	probeCommand, benchCommand, versionCommand, daemonCommand,
+	probeCommand, benchCommand, versionCommand, daemonCommand, netdCommand,
 }
 
 // The top-level help.

@@ -109,6 +109,7 @@ func TestCompletionAndMan(t *testing.T) {
 		{"ember run --ker", "--kernel"},
 		{"ember stop --ti", "--timeout"},
 		{"ember completion f", "fish"},
+		{"ember ne", ""}, // not the hidden netd
 	} {
 		cmd := exec.Command("bash", "-c", `source "$1"; COMP_WORDS=($2); COMP_CWORD=$((${#COMP_WORDS[@]}-1)); _ember; echo "${COMPREPLY[@]}"`, "bash", script, c.words)
 		b, err := cmd.CombinedOutput()
@@ -133,8 +134,10 @@ func TestCompletionAndMan(t *testing.T) {
 			t.Errorf("man page lacks %q", want)
 		}
 	}
-	if strings.Contains(man, daemonName) {
-		t.Errorf("man page lists the hidden %s command", daemonName)
+	for _, hidden := range []string{daemonName, netdName} {
+		if strings.Contains(man, `.SS "ember `+hidden) {
+			t.Errorf("man page lists the hidden %s command", hidden)
+		}
 	}
 }
 

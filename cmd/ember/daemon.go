@@ -121,13 +121,23 @@ func runDaemon(dir string, report func(string)) (err error) {
 	}
 	log := spec.Confine.Log.logger(os.Stderr, spec.Name) // stderr is the VM's ember.log
 	end.log = log
+	nets, err := vmNets(&spec.Config, d.NetStatusFile)
+	if err != nil {
+		return err
+	}
+	defer func() { // after the VM's device closed its end of the frame sockets
+		if err := nets.Close(); err != nil {
+			log.Warn(err.Error())
+		}
+	}()
 	v, err := newVM(spec, vmm.IO{ConsoleOut: mux, ConsoleIn: mux.Input(), Log: log, VsockPath: d.File(state.VsockSocket)}) // snapshot.go
 	if err != nil {
 		return err
 	}
 	defer v.Close()
 	logf := func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) }
-	srv := api.NewServer(v, api.Info{Name: spec.Name, PID: pid, Config: spec.Config, Started: started}, printfTo(log))
+	info := api.Info{Name: spec.Name, PID: pid, Config: spec.Config, Started: started, Nets: netStatuses(d, spec.Config)}
+	srv := api.NewServer(v, info, printfTo(log))
 	defer srv.Close()
 	if err := srv.Listen(d.File(state.APISocket)); err != nil {
 		return err

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -34,7 +36,10 @@ func addVMFlags(fs *pflag.FlagSet) *vmFlags {
 	fs.IntVar(&f.cpus, "cpus", 1, "number of vCPUs")
 	fs.StringVar(&f.console, "console", "stdio", "serial console: stdio, none, or file:PATH")
 	fs.StringArrayVar(&f.disks, "disk", nil, "virtio-blk disk: PATH[,ro][,id=NAME][,bw=BYTES/s][,iops=N] (repeatable; the first is /dev/vda; bw takes K, M, G suffixes)")
-	fs.StringArrayVar(&f.nets, "net", nil, "virtio-net interface on a host TAP device: tap=NAME[,mac=MAC][,bw=BYTES/s][,pps=N] (repeatable; eth0, eth1...; bw and pps limit each direction)")
+	fs.StringArrayVar(&f.nets, "net", nil, "virtio-net interface: "+netUsage+" (repeatable; eth0, eth1...; bw and pps limit each direction). "+
+		"tap=NAME: on a host TAP device. user: on a user-mode network needing no root (a helper process, ember netd, runs beside the VM): "+
+		"the guest gets 10.0.2.15 by DHCP, the gateway 10.0.2.2 is the host's loopback, DNS 10.0.2.3; each hostfwd forwards a host TCP port "+
+		"(on 127.0.0.1 unless HOSTADDR is given) to a guest port")
 	fs.BoolVar(&f.rng, "rng", true, "virtio entropy device fed from the host's random source (--rng=false to omit)")
 	fs.StringVar(&f.rngRate, "rng-rate", "0", "limit the entropy device to BYTES per second (K, M suffixes; 0: no limit)")
 	fs.StringVar(&f.vsock, "vsock", "", "virtio socket device: [cid=N][,path=SOCKET] (hybrid vsock: host programs connect to SOCKET and write 'CONNECT <port>'; the guest's connections to host port P reach SOCKET_P), or none. ember start has one by default, its socket vsock.sock in the VM's state directory and its CID from the name")
@@ -183,16 +188,30 @@ func parseDisk(s string) (vmm.DiskConfig, error) {
 	return d, nil
 }
 
-const netUsage = "tap=NAME[,mac=MAC][,bw=BYTES/s][,pps=N]"
+const (
+	netUsage     = "tap=NAME|user[,hostfwd=tcp:[HOSTADDR:]HOSTPORT-:GUESTPORT]...[,mac=MAC][,bw=BYTES/s][,pps=N]"
+	hostfwdUsage = "hostfwd=tcp:[HOSTADDR:]HOSTPORT-:GUESTPORT"
+)
 
-// parseNet parses a --net value: tap=NAME[,mac=MAC][,bw=RATE][,pps=N].
+// parseNet parses a --net value: tap=NAME or user, with its options
+// (netUsage). A forward without a host address listens on 127.0.0.1.
 func parseNet(s string) (vmm.NetConfig, error) {
 	var n vmm.NetConfig
+	user := false // the word user was given
 	for _, p := range strings.Split(s, ",") {
 		var err error
 		switch {
 		case strings.HasPrefix(p, "tap="):
 			n.Tap = p[len("tap="):]
+		case p == "user":
+			user = true
+			n.User = cmp.Or(n.User, &vmm.UserNet{})
+		case strings.HasPrefix(p, "hostfwd="):
+			var f vmm.Forward
+			if f, err = parseHostfwd(p[len("hostfwd="):]); err == nil {
+				n.User = cmp.Or(n.User, &vmm.UserNet{})
+				n.User.Forwards = append(n.User.Forwards, f)
+			}
 		case strings.HasPrefix(p, "mac="):
 			mac, err := net.ParseMAC(p[len("mac="):])
 			if err != nil || len(mac) != 6 {
@@ -210,10 +229,64 @@ func parseNet(s string) (vmm.NetConfig, error) {
 			return n, usageErrorf("--net %q: %s: %w", s, p, err)
 		}
 	}
-	if n.Tap == "" {
-		return n, usageErrorf("--net %q: missing tap=NAME", s)
+	switch {
+	case n.Tap != "" && n.User != nil:
+		return n, usageErrorf("--net %q: tap=NAME and a user network (user, hostfwd=): give one (use %s)", s, netUsage)
+	case n.Tap == "" && n.User == nil:
+		return n, usageErrorf("--net %q: missing tap=NAME or user (use %s)", s, netUsage)
+	case n.User != nil && !user:
+		return n, usageErrorf("--net %q: hostfwd= is for a user network: start with user (use %s)", s, netUsage)
 	}
 	return n, nil
+}
+
+// parseHostfwd parses a forward: tcp:[HOSTADDR:]HOSTPORT-:GUESTPORT
+// (HOSTADDR may be an IPv6 address in brackets, or empty: 127.0.0.1).
+func parseHostfwd(s string) (vmm.Forward, error) {
+	var f vmm.Forward
+	bad := func(what string) error { return fmt.Errorf("%s (use %s)", what, hostfwdUsage) }
+	rest, ok := strings.CutPrefix(s, "tcp:")
+	if !ok {
+		if strings.HasPrefix(s, "udp:") {
+			return f, bad("only TCP ports are forwarded")
+		}
+		return f, bad("give the protocol, tcp:")
+	}
+	host, guest, ok := strings.Cut(rest, "-")
+	if !ok {
+		return f, bad("no guest port after '-'")
+	}
+	guestPort, ok := strings.CutPrefix(guest, ":")
+	if !ok {
+		return f, bad(fmt.Sprintf("guest %q: give :GUESTPORT (the guest's address is its DHCP one)", guest))
+	}
+	addr, hostPort := "", host
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		addr, hostPort = strings.TrimSuffix(strings.TrimPrefix(host[:i], "["), "]"), host[i+1:]
+	}
+	var err error
+	if addr != "" {
+		if f.HostAddr, err = netip.ParseAddr(addr); err != nil {
+			return f, bad(fmt.Sprintf("host address %q is not an IP address", addr))
+		}
+	}
+	if f.HostPort, err = parsePort("host", hostPort); err != nil {
+		return f, bad(err.Error())
+	}
+	if f.GuestPort, err = parsePort("guest", guestPort); err != nil {
+		return f, bad(err.Error())
+	}
+	f.HostAddr = f.Host().Addr() // the default written out
+	return f, nil
+}
+
+// parsePort parses a TCP port, 1 to 65535.
+func parsePort(what, s string) (uint16, error) {
+	n, err := strconv.ParseUint(s, 10, 16)
+	if err != nil || n == 0 {
+		return 0, fmt.Errorf("%s port %q: give a port from 1 to 65535", what, s)
+	}
+	return uint16(n), nil
 }
 
 const vsockUsage = "[cid=N][,path=SOCKET] or none"

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 
 	"github.com/embervm/ember/vmm"
 	"github.com/embervm/ember/vmm/jail"
@@ -21,9 +22,12 @@ const jailRoot = "root"
 // its root on directory root, what the root shows (cfg's files, and
 // extra: a state directory, a snapshot), its memory limit.
 func completeJail(j *jail.Spec, name string, cfg vmm.Config, root string, extra ...jail.Bind) error {
+	taps := slices.ContainsFunc(cfg.Nets, func(n vmm.NetConfig) bool { return n.User == nil })
 	j.Name = name
 	j.Root = root
-	j.NewNet = len(cfg.Nets) == 0
+	// A tap is reached in the host's network namespace; a user network
+	// only through its frame socket (its netd runs outside the jail).
+	j.NewNet = !taps
 	j.MemoryMax = cfg.Memory + jail.MemoryOverhead
 	j.Binds = append([]jail.Bind{{Path: "/dev/kvm"}, {Path: cfg.Kernel, ReadOnly: true}}, extra...)
 	if cfg.Initrd != "" {
@@ -32,7 +36,7 @@ func completeJail(j *jail.Spec, name string, cfg vmm.Config, root string, extra 
 	for _, disk := range cfg.Disks {
 		j.Binds = append(j.Binds, jail.Bind{Path: disk.Path, ReadOnly: disk.ReadOnly})
 	}
-	if len(cfg.Nets) > 0 {
+	if taps {
 		j.Binds = append(j.Binds, jail.Bind{Path: "/dev/net/tun"})
 	}
 	return j.Check()

@@ -51,11 +51,22 @@ func runJailed(cfg vmm.Config, j *jail.Spec) error {
 	if err != nil {
 		return err
 	}
+	// Its user networks' netds run here, outside the jail: it gets their
+	// frame sockets (passNets). They die with this process, which waits
+	// for the VM process.
+	nets, err := startUserNets(&cfg, nil, netdOptions{pdeathsig: true, runAs: &netdUser{UID: j.UID, GID: j.GID}})
+	if err != nil {
+		return err
+	}
+	defer closeNets(nets)
 	cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
 	cmd.Args[0] = os.Args[0]
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(daemonEnv(os.Environ()), jailEnv+"="+string(b))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := passNets(cfg, cmd); err != nil {
+		return err
+	}
 	cg, err := jailCommand(j, cmd)
 	if err != nil {
 		return err

@@ -14,18 +14,22 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/embervm/ember/vmm"
+	"github.com/embervm/ember/vmm/api"
 	"github.com/embervm/ember/vmm/state"
 )
 
 // lsEntry is one VM in 'ember ls --json'.
 type lsEntry struct {
-	Name          string      `json:"name"`
-	State         string      `json:"state"` // starting, running, paused, stopping, unresponsive, exited, unknown
-	PID           int         `json:"pid"`
-	CPUs          int         `json:"cpus"`
-	Memory        uint64      `json:"memory"` // bytes
-	UptimeSeconds float64     `json:"uptime_seconds"`
-	Exit          *state.Exit `json:"exit,omitempty"` // an exited VM's exit.json
+	Name          string  `json:"name"`
+	State         string  `json:"state"` // starting, running, paused, stopping, unresponsive, exited, unknown
+	PID           int     `json:"pid"`
+	CPUs          int     `json:"cpus"`
+	Memory        uint64  `json:"memory"` // bytes
+	UptimeSeconds float64 `json:"uptime_seconds"`
+	// Nets are a running VM's network interfaces (GET /vm's nets): kind,
+	// a user network's guest address once leased and forwards.
+	Nets []api.NetStatus `json:"nets,omitempty"`
+	Exit *state.Exit     `json:"exit,omitempty"` // an exited VM's exit.json
 }
 
 // stateText is the state as the table shows it: "exited (reason)" for an
@@ -44,8 +48,9 @@ var lsCommand = command{
 		"gave one) until 'ember rm NAME'; --json has its exit.json as \"exit\". One started with\n" +
 		"--rm that could not remove its own state (jailed, or killed) is removed here. --format\n" +
 		"prints a line per VM with its fields in a template, as docker does: '{{.Name}} {{.State}}'.\n" +
-		"The fields are Name, State (as the table shows it), PID, CPUs, Memory (bytes) and\n" +
-		"UptimeSeconds, as in --json; \\t is a tab.",
+		"The fields are Name, State (as the table shows it), PID, CPUs, Memory (bytes),\n" +
+		"UptimeSeconds, as in --json, and Nets (as the table's NETWORK column: tap:NAME, or\n" +
+		"user:GUESTADDR with forwards HOSTADDR:HOSTPORT->GUESTPORT); \\t is a tab.",
 	setup: func(fs *pflag.FlagSet) func([]string) error {
 		asJSON := fs.Bool("json", false, "print a JSON array")
 		format := fs.String("format", "", "print each VM with this template (e.g. '{{.Name}} {{.State}}')")
@@ -98,13 +103,13 @@ func ls(stateDir string, asJSON bool, tmpl lsFormat) error {
 		return nil
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "NAME\tSTATE\tPID\tCPUS\tMEMORY\tUPTIME")
+	fmt.Fprintln(w, "NAME\tSTATE\tPID\tCPUS\tMEMORY\tUPTIME\tNETWORK")
 	for _, e := range entries {
 		up := "-"
 		if e.UptimeSeconds > 0 {
 			up = (time.Duration(e.UptimeSeconds * float64(time.Second))).Round(time.Second).String()
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\n", e.Name, e.stateText(), e.PID, e.CPUs, vmm.FormatSize(e.Memory), up)
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", e.Name, e.stateText(), e.PID, e.CPUs, vmm.FormatSize(e.Memory), up, netsText(e.Nets))
 	}
 	return w.Flush()
 }
@@ -138,7 +143,7 @@ func describe(d state.Dir) (lsEntry, bool) {
 		return e, true
 	}
 	e.State, e.PID, e.UptimeSeconds = info.State, info.PID, info.UptimeSeconds
-	e.CPUs, e.Memory = info.Config.CPUs, uint64(info.Config.Memory)
+	e.CPUs, e.Memory, e.Nets = info.Config.CPUs, uint64(info.Config.Memory), info.Nets
 	return e, true
 }
 
@@ -182,6 +187,7 @@ var lsFields = map[string]func(lsEntry) string{
 	"CPUs":          func(e lsEntry) string { return strconv.Itoa(e.CPUs) },
 	"Memory":        func(e lsEntry) string { return strconv.FormatUint(e.Memory, 10) },
 	"UptimeSeconds": func(e lsEntry) string { return strconv.FormatFloat(e.UptimeSeconds, 'f', -1, 64) },
+	"Nets":          func(e lsEntry) string { return netsText(e.Nets) },
 }
 
 func parseLsFormat(s string) (lsFormat, error) {
@@ -206,7 +212,7 @@ func parseLsFormat(s string) (lsFormat, error) {
 		name := strings.TrimSpace(s[2:j])
 		field, ok := lsFields[strings.TrimPrefix(name, ".")]
 		if !ok || !strings.HasPrefix(name, ".") {
-			return nil, fmt.Errorf("unknown field %q: use {{.Name}}, {{.State}}, {{.PID}}, {{.CPUs}}, {{.Memory}} or {{.UptimeSeconds}}", name)
+			return nil, fmt.Errorf("unknown field %q: use {{.Name}}, {{.State}}, {{.PID}}, {{.CPUs}}, {{.Memory}}, {{.UptimeSeconds}} or {{.Nets}}", name)
 		}
 		f = append(f, field)
 		s = s[j+2:]

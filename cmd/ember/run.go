@@ -64,6 +64,11 @@ var runCommand = command{
 					return vmm.New(cfg, cio)
 				}
 			}
+			nets, err := vmNets(&cfg, nil)
+			if err != nil {
+				return err
+			}
+			defer closeNets(nets)
 			return runForeground(vf.console, *bootTimes, conf, build)
 		}
 	},

@@ -82,6 +82,8 @@ var restoreCommand = command{
 		fs.BoolVar(&o.foreground, "foreground", false, "run the VM in this process, its console on this terminal, as 'ember run' does")
 		fs.StringVar(&o.console, "console", "stdio", "with --foreground: serial console: stdio, none, or file:PATH")
 		fs.StringVar(&o.bootTimes, "boot-times", "", "with --foreground: write the VM's milestones (restored, first KVM_RUN) as JSON to this file when it exits")
+		fs.StringArrayVar(&o.nets, "net", nil, "the snapshot's network interfaces anew, one --net each, in order: the same kind (tap=NAME, user) and MAC, "+
+			"a user network with other forwards (user,hostfwd=...), other rate limits (a restored VM's user networks get fresh ember netd processes either way)")
 		return o.run
 	},
 }
@@ -92,6 +94,7 @@ type restoreOptions struct {
 	stateDir                 *string
 	foreground               bool
 	confine                  *confineFlags
+	nets                     []string
 }
 
 func (o *restoreOptions) run(args []string) error {
@@ -107,6 +110,9 @@ func (o *restoreOptions) run(args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := o.replaceNets(&cfg); err != nil {
+		return err
+	}
 	if o.foreground {
 		if o.confine.jail {
 			return usageErrorf("--jail applies to a detached VM: leave out --foreground")
@@ -115,7 +121,7 @@ func (o *restoreOptions) run(args []string) error {
 		if err != nil {
 			return err
 		}
-		return restoreForeground(dir, o.console, o.bootTimes, conf)
+		return restoreForeground(dir, cfg, o.console, o.bootTimes, conf)
 	}
 	if o.fs.Changed("console") || o.fs.Changed("boot-times") {
 		return usageErrorf("--console and --boot-times apply to --foreground only: a detached VM's console is 'ember console NAME'")
@@ -138,13 +144,42 @@ func (o *restoreOptions) run(args []string) error {
 // else booted from its config.
 func newVM(spec vmSpec, io vmm.IO) (*vmm.VM, error) {
 	if spec.Restore != "" {
+		io.Nets = spec.Config.Nets // the frame sockets of fresh netds, the forwards asked for
 		return vmm.Restore(spec.Restore, io)
 	}
 	return vmm.New(spec.Config, io)
 }
 
+// replaceNets puts the --net interfaces in place of the snapshot's.
+func (o *restoreOptions) replaceNets(cfg *vmm.Config) error {
+	if len(o.nets) == 0 {
+		return nil
+	}
+	var nets []vmm.NetConfig
+	for _, s := range o.nets {
+		n, err := parseNet(s)
+		if err != nil {
+			return err
+		}
+		nets = append(nets, n)
+	}
+	if err := cfg.ReplaceNets(nets); err != nil {
+		return usageErrorf("--net: %w", err)
+	}
+	return nil
+}
+
 // restoreForeground runs a VM restored from dir in this process, as
-// 'ember run' runs a booted one.
-func restoreForeground(dir, consoleFlag, bootTimes string, conf confineSpec) error {
-	return runForeground(consoleFlag, bootTimes, conf, func(cio vmm.IO) (*vmm.VM, error) { return vmm.Restore(dir, cio) })
+// 'ember run' runs a booted one. cfg is the snapshot's configuration,
+// with the network interfaces asked for.
+func restoreForeground(dir string, cfg vmm.Config, consoleFlag, bootTimes string, conf confineSpec) error {
+	nets, err := vmNets(&cfg, nil)
+	if err != nil {
+		return err
+	}
+	defer closeNets(nets)
+	return runForeground(consoleFlag, bootTimes, conf, func(cio vmm.IO) (*vmm.VM, error) {
+		cio.Nets = cfg.Nets
+		return vmm.Restore(dir, cio)
+	})
 }

@@ -178,8 +178,12 @@ func spawn(d state.Dir, spec vmSpec, lock *state.Lock) error {
 	cmd.ExtraFiles = []*os.File{lock.File(), statusW}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.Env = daemonEnv(os.Environ())
+	var nets netds
 	if spec.Confine.Jail != nil {
 		cg, err := jailCommand(spec.Confine.Jail, cmd)
+		if err == nil {
+			nets, err = startJailNets(d, spec, cmd, logFile)
+		}
 		if err != nil {
 			statusW.Close()
 			return err
@@ -191,13 +195,16 @@ func spawn(d state.Dir, spec vmSpec, lock *state.Lock) error {
 	err = cmd.Start()
 	statusW.Close()
 	if err != nil {
+		nets.Close()
 		return fmt.Errorf("start the VM process: %w", err)
 	}
 	if err := waitStarted(cmd, statusR, d); err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
+		nets.Close()
 		return err
 	}
+	nets.release()        // the VM process has their frame sockets now
 	cmd.Process.Release() // it runs on its own, reparented at our exit
 	return nil
 }

@@ -142,17 +142,14 @@ func (d Dir) PID() (int, error) {
 
 // WritePID records pid, atomically (write then rename).
 func (d Dir) WritePID(pid int) error {
-	return WriteFileAtomic(d.File(PIDFile), []byte(strconv.Itoa(pid)+"\n"))
+	return writeFileAtomic(d.File(PIDFile), []byte(strconv.Itoa(pid)+"\n"))
 }
 
 // NetStatusFile is where the ember netd of network interface i (net0,
 // net1...) keeps the status of its user-mode network (api.NetStatus).
 func (d Dir) NetStatusFile(i int) string { return d.File("net" + strconv.Itoa(i) + ".json") }
 
-// WriteFileAtomic writes data to path (mode 0600) through PATH.tmp renamed
-// into place, so a reader finds the old contents or the new, whole. One
-// writer per path.
-func WriteFileAtomic(path string, data []byte) error {
+func writeFileAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o600); err != nil {
 		return err
