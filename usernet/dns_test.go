@@ -1,6 +1,7 @@
 package usernet
 
 import (
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -14,7 +15,8 @@ import (
 )
 
 // The guest's query to 10.0.2.3:53 is relayed to the upstream nameserver
-// (here a test server on the host's loopback) and its answer comes back.
+// (here a test server on the host's loopback) and its answer comes back,
+// over UDP and over TCP.
 func TestDNSRelay(t *testing.T) {
 	upstream, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -53,6 +55,29 @@ func TestDNSRelay(t *testing.T) {
 	}
 	if got := n.Stats().UDPFlowsOpen; got != 1 {
 		t.Errorf("UDPFlowsOpen = %d, want 1", got)
+	}
+
+	tcpUpstream, err := net.ListenTCP("tcp", net.TCPAddrFromAddrPort(up))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcpUpstream.Close()
+	go func() {
+		c, err := tcpUpstream.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.Write([]byte("tcp answer"))
+	}()
+	tc, err := g.dial(t, netip.AddrPortFrom(dnsAddr, 53))
+	if err != nil {
+		t.Fatalf("guest TCP to the DNS address: %v", err)
+	}
+	defer tc.Close()
+	tc.SetDeadline(time.Now().Add(testTimeout))
+	if b, err := io.ReadAll(tc); err != nil || string(b) != "tcp answer" {
+		t.Errorf("guest read %q, %v over TCP", b, err)
 	}
 }
 

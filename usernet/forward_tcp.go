@@ -51,7 +51,7 @@ func (n *Network) forwardTCP(r *tcp.ForwarderRequest) {
 		return
 	}
 	var wq waiter.Queue
-	ep, terr := r.CreateEndpoint(&wq)
+	ep, terr := r.CreateEndpoint(&wq) // the handshake; the stack's Close ends it
 	r.Complete(terr != nil)
 	if terr != nil {
 		host.Close()

@@ -154,7 +154,8 @@ func pollable(frames *os.File) (*os.File, error) {
 
 // readLoop reads messages until the peer closes or f is closed. A message
 // longer than the buffer is cut to its size by the kernel, which is still
-// too long, so input drops it.
+// too long, so input drops it. (An empty message reads as the peer's end,
+// as on any SOCK_SEQPACKET socket: the VMM sends none.)
 func (l *link) readLoop(f *os.File) error {
 	buf := make([]byte, vnetHdrLen+maxFrame+1)
 	for {
