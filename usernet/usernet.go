@@ -179,7 +179,7 @@ func (n *Network) Status() Status {
 	return Status{
 		GuestAddr: guest,
 		Gateway:   gatewayAddr,
-		Forwards:  append([]Forward(nil), n.forwards...),
+		Forwards:  append([]Forward{}, n.forwards...),
 	}
 }
 
@@ -191,8 +191,7 @@ func (n *Network) setGuestAddr(a netip.Addr) {
 }
 
 // Close stops the listeners, every connection and flow, and the stack.
-// A Serve in progress returns once its socket is closed by the stack's
-// end; Close does not wait for it.
+// A Serve in progress returns nil (Close does not wait for it).
 func (n *Network) Close() error {
 	n.closeOnce.Do(func() {
 		close(n.done)
