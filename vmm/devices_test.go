@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/embervm/ember/devices/virtio"
 )
 
 // TestSavedRateLimits: what a snapshot records of a disk and of the
@@ -26,14 +28,7 @@ func TestSavedRateLimits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		saved, err := k.save(&want, 0, dev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := json.Marshal(saved)
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := savedJSON(t, k, &want, 0, dev)
 		if err := k.load(&got, b); err != nil {
 			t.Fatalf("%s: load %s: %v", name, b, err)
 		}
@@ -46,4 +41,18 @@ func TestSavedRateLimits(t *testing.T) {
 	if err := rngKind.load(&old, nil); err != nil || !old.RNG || old.RNGRate != 0 {
 		t.Errorf("an old snapshot's rng: %+v, %v; want unlimited", old, err)
 	}
+}
+
+// savedJSON returns what a snapshot records of device i of kind k in d.
+func savedJSON(t *testing.T, k *deviceKind, d *Devices, i int, dev virtio.Device) []byte {
+	t.Helper()
+	saved, err := k.save(d, i, dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

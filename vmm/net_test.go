@@ -1,7 +1,6 @@
 package vmm
 
 import (
-	"encoding/json"
 	"net"
 	"net/netip"
 	"os"
@@ -91,14 +90,7 @@ func TestSavedUserNet(t *testing.T) {
 	if s := k.stats(&want, 0, dev).(NetStats); s.Kind != "user" || s.Tap != "" {
 		t.Errorf("stats %+v", s)
 	}
-	saved, err := k.save(&want, 0, dev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := json.Marshal(saved)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := savedJSON(t, k, &want, 0, dev)
 	if string(b) != `{"tap":"","user":{"forwards":[{"host_port":18080,"guest_port":80}]},"mac":"02:00:00:00:00:09","pps":100}` {
 		t.Errorf("saved %s", b)
 	}

@@ -1,7 +1,6 @@
 package vmm
 
 import (
-	"encoding/json"
 	"path/filepath"
 	"testing"
 
@@ -33,14 +32,7 @@ func TestVsockKind(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dev.(*vsock.Device).Close()
-	saved, err := k.save(&want, 0, dev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := json.Marshal(saved)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := savedJSON(t, k, &want, 0, dev)
 	var got Devices
 	if err := k.load(&got, b); err != nil || got.Vsock == nil || *got.Vsock != *want.Vsock {
 		t.Fatalf("load %s: %+v, %v", b, got.Vsock, err)

@@ -14,19 +14,8 @@ import (
 func TestUserNetConfig(t *testing.T) {
 	doc := loadSpec(t)
 	p := filepath.Join(t.TempDir(), "c.json")
-	body := `{"kernel":"/k","nets":[{"user":{"forwards":[{"host_port":18080,"guest_port":80},` +
-		`{"host_addr":"::1","host_port":2222,"guest_port":22}]},"mac":"02:00:00:00:00:07"},{"tap":"tap0"}]}`
-	if err := writeFile(p, body); err != nil {
-		t.Fatal(err)
-	}
-	w, err := ReadConfigFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := w.Config()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := configFile(t, p, `{"kernel":"/k","nets":[{"user":{"forwards":[{"host_port":18080,"guest_port":80},`+
+		`{"host_addr":"::1","host_port":2222,"guest_port":22}]},"mac":"02:00:00:00:00:07"},{"tap":"tap0"}]}`)
 	if len(c.Nets) != 2 || c.Nets[0].User == nil || c.Nets[0].MAC.String() != "02:00:00:00:00:07" {
 		t.Fatalf("config %+v: want a user network with its MAC, then a tap", c.Nets)
 	}

@@ -66,14 +66,7 @@ func (s *frameSocket) FD() int { return s.fd }
 // ReadFrame reads one message into bufs. Like a tap's read, it truncates a
 // message longer than bufs (the rest is discarded) and returns the bytes
 // it stored; 0 is end of file (the peer closed).
-func (s *frameSocket) ReadFrame(bufs [][]byte) (int, error) {
-	for {
-		n, err := unix.Readv(s.fd, bufs)
-		if !errors.Is(err, unix.EINTR) {
-			return n, err
-		}
-	}
-}
+func (s *frameSocket) ReadFrame(bufs [][]byte) (int, error) { return readv(s.fd, bufs) }
 
 // WriteFrame sends bufs, concatenated, as one message. A peer that is
 // gone is EPIPE, not SIGPIPE.

@@ -131,9 +131,13 @@ func (t *tap) FD() int { return t.fd }
 
 // ReadFrame reads the next frame into bufs. A frame longer than bufs is
 // truncated silently: tun's read returns min(frame, buffer) bytes.
-func (t *tap) ReadFrame(bufs [][]byte) (int, error) {
+func (t *tap) ReadFrame(bufs [][]byte) (int, error) { return readv(t.fd, bufs) }
+
+// readv reads into bufs, again when interrupted: one frame from a tap or a
+// frame socket.
+func readv(fd int, bufs [][]byte) (int, error) {
 	for {
-		n, err := unix.Readv(t.fd, bufs)
+		n, err := unix.Readv(fd, bufs)
 		if !errors.Is(err, unix.EINTR) {
 			return n, err
 		}
