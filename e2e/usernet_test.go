@@ -25,8 +25,26 @@ const (
 	fwdHTTP, fwdIn, fwdOut = 18080, 18081, 18082
 	fwdM                   = 18180 // the second VM's httpd
 	fwdRestored            = 18190 // a restore's forward in place of fwdM
-	transferSize           = 100 << 20
 )
+
+// transferMiB is what TestUserNet moves each way through forwarded ports:
+// 16 MiB, or EMBER_E2E_USERNET_MIB (scripts/testhost passes EMBER_*
+// variables on). Issue 15 asks for 100 MiB each way, which
+// scripts/usernet-vs-tap moves: from the guest to the host ember's
+// virtio-net carries about 0.35 MB/s in the test host (its transmit path
+// costs the VMM about a millisecond per frame, the same over a TAP:
+// docs/bench/vsock-vs-net.md), so 100 MiB would take five minutes, over
+// the e2e tier's limit per test.
+func transferMiB(t *testing.T) int {
+	if v := os.Getenv("EMBER_E2E_USERNET_MIB"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 400 {
+			t.Fatalf("EMBER_E2E_USERNET_MIB=%q: want 1 to 400", v)
+		}
+		return n
+	}
+	return 16
+}
 
 // userNetGuest is the default guest's command for a VM named name on a
 // user network: a page naming it served by busybox httpd on port 80, and
@@ -42,8 +60,9 @@ func userNetGuest(name string) string {
 // its forwarded port, the guest reaches a page the test serves on the
 // host's loopback through the gateway 10.0.2.2, the guest took
 // 10.0.2.15 by DHCP (its console line, ip addr, resolv.conf) and ember
-// inspect shows the network's kind, address and forwards. 100 MiB go
-// each way through forwarded ports with their sha256 intact. A start
+// inspect shows the network's kind, address and forwards. A random file
+// goes each way through forwarded ports with its sha256 intact
+// (transferMiB). A start
 // whose forwarded port is taken fails naming the port and leaves no
 // process. A snapshot restores with a working network (a fresh netd),
 // also with another forward given to restore. No ember or netd process
@@ -117,25 +136,32 @@ func TestUserNet(t *testing.T) {
 			nets, fwdHTTP, fwdIn, fwdOut, raw)
 	}
 
-	// 4. 100 MiB each way through forwarded ports.
+	// 4. A random file each way through forwarded ports, sha256 checked.
 	t.Run("Transfer", func(t *testing.T) {
-		data := make([]byte, transferSize)
+		mib := transferMiB(t)
+		data := make([]byte, mib<<20)
 		rand.Read(data)
 		want := sha256.Sum256(data)
-		in, err := sendTo(fmt.Sprintf("127.0.0.1:%d", fwdIn), data, 4*time.Minute)
+		limit := time.Duration(mib)*10*time.Second + time.Minute // 0.1 MB/s at worst
+		// What the guest's sockets and the devices say, when a transfer fails.
+		guestState := func() string {
+			x := u.split(time.Minute, "exec", "n", "--", "sh", "-c", "ls -l /tmp/in; netstat -tn")
+			return x.stdout + x.stderr + u.ember(time.Minute, "inspect", "n").out
+		}
+		in, err := sendTo(fmt.Sprintf("127.0.0.1:%d", fwdIn), data, limit)
 		if err != nil {
-			t.Fatalf("host to guest: %v", err)
+			t.Fatalf("host to guest, %d MiB: %v; the guest:\n%s", mib, err, guestState())
 		}
 		if got := u.exec("n", "sha256sum", "/tmp/in"); !strings.HasPrefix(got, fmt.Sprintf("%x ", want)) {
 			t.Fatalf("host to guest: the guest's sha256sum %q, want %x", got, want)
 		}
-		sum, size, out, err := receiveFrom(fmt.Sprintf("127.0.0.1:%d", fwdOut), 4*time.Minute)
-		if err != nil || size != transferSize || sum != want {
-			t.Fatalf("guest to host: %d bytes, sha256 %x, %v; want %d bytes, %x", size, sum, err, transferSize, want)
+		sum, size, out, err := receiveFrom(fmt.Sprintf("127.0.0.1:%d", fwdOut), limit)
+		if err != nil || size != int64(len(data)) || sum != want {
+			t.Fatalf("guest to host: %d bytes, sha256 %x, %v; want %d bytes, %x; the guest:\n%s", size, sum, err, len(data), want, guestState())
 		}
-		mbs := func(d time.Duration) float64 { return transferSize / d.Seconds() / 1e6 }
-		t.Logf("100 MiB through forwarded ports, sha256 %x the same: host to guest %v (%.1f MB/s), guest to host %v (%.1f MB/s)",
-			want[:8], in.Round(time.Millisecond), mbs(in), out.Round(time.Millisecond), mbs(out))
+		mbs := func(d time.Duration) float64 { return float64(len(data)) / d.Seconds() / 1e6 }
+		t.Logf("%d MiB through forwarded ports, sha256 %x the same: host to guest %v (%.2f MB/s), guest to host %v (%.2f MB/s)",
+			mib, want[:8], in.Round(time.Millisecond), mbs(in), out.Round(time.Millisecond), mbs(out))
 	})
 
 	// 5. A forwarded port that is taken fails the start, naming it, and
