@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -129,7 +130,10 @@ func serveNetd(env string, frames *os.File, report func(string)) error {
 		return err
 	}
 	defer st.close()
-	uc := usernet.Config{GuestMAC: mac, OnLease: st.lease}
+	// Its warnings (a forwarded port's accept failing, say) and its
+	// counters at the end go to the VM's log, or the terminal of ember run.
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("netd", c.Name)
+	uc := usernet.Config{GuestMAC: mac, OnLease: st.lease, Log: log}
 	for _, f := range c.Forwards {
 		uc.Forwards = append(uc.Forwards, usernet.Forward{HostAddr: f.Host().Addr(), HostPort: f.HostPort, GuestPort: f.GuestPort})
 	}
@@ -152,7 +156,11 @@ func serveNetd(env string, frames *os.File, report func(string)) error {
 	// are not for it (it has its own process group), SIGTERM ends it.
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer cancel()
-	return n.Serve(ctx, frames)
+	err = n.Serve(ctx, frames)
+	if s, ok := n.(interface{ Stats() usernet.Stats }); ok {
+		log.Info("ember netd: ended", "stats", s.Stats())
+	}
+	return err
 }
 
 // dropNetd drops netd to user u for good (the jail's policy: jail.Drop)
