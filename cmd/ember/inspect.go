@@ -20,8 +20,9 @@ type inspectOutput struct {
 var inspectCommand = command{
 	name: "inspect", synopsis: "NAME", short: "print a started VM's config and live counters (JSON)",
 	long: "Prints a started VM's description and live counters as JSON: state, pid, config, boot\n" +
-		"times; vCPU exits by kind, unhandled port and MMIO accesses, serial bytes, disk requests\n" +
-		"and bytes, virtio transport errors (see docs/api.md).",
+		"times, network interfaces (vm.nets: kind tap or user; a user network's guest address\n" +
+		"once leased, gateway and forwarded ports); vCPU exits by kind, unhandled port and MMIO\n" +
+		"accesses, serial bytes, disk requests and bytes, virtio transport errors (see docs/api.md).",
 	setup: func(fs *pflag.FlagSet) func([]string) error {
 		stateDir := addStateDirFlag(fs)
 		return func(args []string) error { return inspect(args, *stateDir) }

@@ -8,6 +8,7 @@ package seccomp
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 
 	bpf "github.com/elastic/go-seccomp-bpf"
@@ -111,8 +112,14 @@ func (f *Filter) Syscalls() []string {
 
 // Install sets no_new_privs and installs the filter on every thread of
 // the process (SECCOMP_FILTER_FLAG_TSYNC); threads created later inherit
-// it. It cannot be undone.
+// it. It cannot be undone. The goroutine keeps its thread throughout:
+// no_new_privs is a thread's, and an unprivileged seccomp(2) fails with
+// EACCES on a thread without it (the Go scheduler could otherwise run the
+// two calls on two threads; an unprivileged ember start in the test host
+// failed so once).
 func (f *Filter) Install() error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	err := bpf.LoadFilter(bpf.Filter{NoNewPrivs: true, Flag: bpf.FilterFlagTSync, Policy: f.policy})
 	if err != nil {
 		return fmt.Errorf("seccomp: %w (run with --seccomp=false to go without the filter)", err)
