@@ -31,6 +31,8 @@ type Devices struct {
 	RNGRate uint64
 	// Vsock is the virtio socket device, or nil for none.
 	Vsock *VsockConfig
+	// Shares are the shared folders (virtio-9p, share.go).
+	Shares []ShareConfig
 }
 
 // VsockConfig is the virtio socket device (hybrid vsock on unix sockets,
@@ -117,11 +119,16 @@ type deviceKind struct {
 	// sync makes durable what the device wrote to the host (a snapshot
 	// calls it, the device quiesced), or is nil.
 	sync func(dev virtio.Device) error
+	// checkSnapshot says whether the device can be snapshotted now, or is
+	// nil (always). Snapshot's save checks again, the device quiesced.
+	checkSnapshot func(dev virtio.Device) error
 }
 
 // deviceKinds, in slot order: every disk, then every network card, then
-// the entropy device, then the socket device. The order is part of the guest's view (which
-// /dev/vdX a disk is) and of the snapshot format.
+// the entropy device, then the socket device, then every shared folder
+// (last, so that adding one moves no other device's slot). The order is
+// part of the guest's view (which /dev/vdX a disk is) and of the snapshot
+// format.
 var deviceKinds = []deviceKind{
 	{
 		name:     "blk",
@@ -211,6 +218,7 @@ var deviceKinds = []deviceKind{
 			return nil
 		},
 	},
+	shareKind,
 }
 
 // savedVsock is what a snapshot records of the socket device: its CID

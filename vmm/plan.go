@@ -53,7 +53,7 @@ func (d *Devices) plan() []deviceSlot {
 func (d *Devices) validate() error {
 	slots := d.plan()
 	if len(slots) > MaxVirtioDevices {
-		return fmt.Errorf("%d virtio devices (disks, network cards and rng): at most %d fit", len(slots), MaxVirtioDevices)
+		return fmt.Errorf("%d virtio devices (disks, network cards, rng, vsock and shared folders): at most %d fit", len(slots), MaxVirtioDevices)
 	}
 	for _, s := range slots {
 		if s.kind.validate != nil {

@@ -54,6 +54,22 @@ func (v *VM) Snapshot(dir string) error {
 	return nil
 }
 
+// CheckSnapshot says whether the VM's devices allow a snapshot now,
+// without pausing it: not while the guest has a shared folder mounted
+// (its open files live in this process). The API server asks before it
+// pauses the VM, so a refused snapshot leaves a running VM running;
+// Snapshot checks again once the devices are quiesced.
+func (v *VM) CheckSnapshot() error {
+	for _, d := range v.devices {
+		if d.kind.checkSnapshot != nil {
+			if err := d.kind.checkSnapshot(d.dev); err != nil {
+				return fmt.Errorf("%s: %w", d.name(), err)
+			}
+		}
+	}
+	return nil
+}
+
 // syncDevices makes durable what the devices wrote to the host (every
 // writable disk is fdatasync'ed), so that the snapshot, once written,
 // never refers to disk contents a host crash could lose.

@@ -21,7 +21,7 @@ type vmFlags struct {
 	configFile, kernel, initrd, cmdline, memory, console string
 	rngRate, vsock                                       string
 	cpus                                                 int
-	disks, nets                                          []string
+	disks, nets, shares                                  []string
 	rng, acpi, virtioCmdline, ksm                        bool
 	vsockAutoCID                                         bool // config gave the vsock device CID 3 for want of one
 }
@@ -40,6 +40,9 @@ func addVMFlags(fs *pflag.FlagSet) *vmFlags {
 		"tap=NAME: on a host TAP device. user: on a user-mode network needing no root (a helper process, ember netd, runs beside the VM): "+
 		"the guest gets 10.0.2.15 by DHCP, the gateway 10.0.2.2 is the host's loopback, DNS 10.0.2.3; each hostfwd forwards a host TCP port "+
 		"(on 127.0.0.1 unless HOSTADDR is given) to a guest port")
+	fs.StringArrayVar(&f.shares, "share", nil, "shared folder (virtio-9p): "+shareUsage+" (repeatable): the guest mounts HOSTDIR with "+
+		"'mount -t 9p -o trans=virtio,version=9p2000.L TAG /mnt' and sees nothing outside it (no '..', symbolic or hard link leaves it); "+
+		"ro: ember refuses every change (EROFS). New files belong to ember's user. A snapshot is refused while the guest has it mounted")
 	fs.BoolVar(&f.rng, "rng", true, "virtio entropy device fed from the host's random source (--rng=false to omit)")
 	fs.StringVar(&f.rngRate, "rng-rate", "0", "limit the entropy device to BYTES per second (K, M suffixes; 0: no limit)")
 	fs.StringVar(&f.vsock, "vsock", "", "virtio socket device: [cid=N][,path=SOCKET] (hybrid vsock: host programs connect to SOCKET and write 'CONNECT <port>'; the guest's connections to host port P reach SOCKET_P), or none. ember start has one by default, its socket vsock.sock in the VM's state directory and its CID from the name")
@@ -50,8 +53,9 @@ func addVMFlags(fs *pflag.FlagSet) *vmFlags {
 }
 
 // config returns the VM the flags describe: the --config file if given,
-// with every flag given on the command line overriding it (a --disk or
-// --net replaces the file's list); else the flags and their defaults.
+// with every flag given on the command line overriding it (a --disk,
+// --net or --share replaces the file's list); else the flags and their
+// defaults.
 func (f *vmFlags) config() (vmm.Config, error) {
 	if _, err := parseConsole(f.console); err != nil {
 		return vmm.Config{}, err
@@ -133,6 +137,16 @@ func (f *vmFlags) config() (vmm.Config, error) {
 				return vmm.Config{}, err
 			}
 			cfg.Nets = append(cfg.Nets, nc)
+		}
+	}
+	if set("share") {
+		cfg.Shares = nil
+		for _, s := range f.shares {
+			sc, err := parseShare(s)
+			if err != nil {
+				return vmm.Config{}, err
+			}
+			cfg.Shares = append(cfg.Shares, sc)
 		}
 	}
 	if cfg.Vsock != nil && cfg.Vsock.CID == 0 {

@@ -21,8 +21,10 @@ var inspectCommand = command{
 	name: "inspect", synopsis: "NAME", short: "print a started VM's config and live counters (JSON)",
 	long: "Prints a started VM's description and live counters as JSON: state, pid, config, boot\n" +
 		"times, network interfaces (vm.nets: kind tap or user; a user network's guest address\n" +
-		"once leased, gateway and forwarded ports); vCPU exits by kind, unhandled port and MMIO\n" +
-		"accesses, serial bytes, disk requests and bytes, virtio transport errors (see docs/api.md).",
+		"once leased, gateway and forwarded ports), shared folders (vm.config.shares); vCPU exits\n" +
+		"by kind, unhandled port and MMIO accesses, serial bytes, disk requests and bytes, shared\n" +
+		"folder requests, escapes refused and files held (devices 9p0...), virtio transport errors\n" +
+		"(see docs/api.md).",
 	setup: func(fs *pflag.FlagSet) func([]string) error {
 		stateDir := addStateDirFlag(fs)
 		return func(args []string) error { return inspect(args, *stateDir) }

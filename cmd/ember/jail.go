@@ -19,8 +19,9 @@ import (
 const jailRoot = "root"
 
 // completeJail completes jail j of the VM called name with config cfg:
-// its root on directory root, what the root shows (cfg's files, and
-// extra: a state directory, a snapshot), its memory limit.
+// its root on directory root, what the root shows (cfg's files and
+// shared folders, and extra: a state directory, a snapshot), its memory
+// limit.
 func completeJail(j *jail.Spec, name string, cfg vmm.Config, root string, extra ...jail.Bind) error {
 	taps := slices.ContainsFunc(cfg.Nets, func(n vmm.NetConfig) bool { return n.User == nil })
 	j.Name = name
@@ -35,6 +36,12 @@ func completeJail(j *jail.Spec, name string, cfg vmm.Config, root string, extra 
 	}
 	for _, disk := range cfg.Disks {
 		j.Binds = append(j.Binds, jail.Bind{Path: disk.Path, ReadOnly: disk.ReadOnly})
+	}
+	// A shared folder's directory, read-only for a read-only share (the
+	// device refuses changes anyway). The jail's user must be able to
+	// read it (and write it, unless ro).
+	for _, sh := range cfg.Shares {
+		j.Binds = append(j.Binds, jail.Bind{Path: sh.Dir, ReadOnly: sh.ReadOnly})
 	}
 	if taps {
 		j.Binds = append(j.Binds, jail.Bind{Path: "/dev/net/tun"})

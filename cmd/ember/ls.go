@@ -29,7 +29,9 @@ type lsEntry struct {
 	// Nets are a running VM's network interfaces (GET /vm's nets): kind,
 	// a user network's guest address once leased and forwards.
 	Nets []api.NetStatus `json:"nets,omitempty"`
-	Exit *state.Exit     `json:"exit,omitempty"` // an exited VM's exit.json
+	// Shares are a running VM's shared folders (its config's).
+	Shares []api.ShareConfig `json:"shares,omitempty"`
+	Exit   *state.Exit       `json:"exit,omitempty"` // an exited VM's exit.json
 }
 
 // stateText is the state as the table shows it: "exited (reason)" for an
@@ -49,8 +51,9 @@ var lsCommand = command{
 		"--rm that could not remove its own state (jailed, or killed) is removed here. --format\n" +
 		"prints a line per VM with its fields in a template, as docker does: '{{.Name}} {{.State}}'.\n" +
 		"The fields are Name, State (as the table shows it), PID, CPUs, Memory (bytes),\n" +
-		"UptimeSeconds, as in --json, and Nets (as the table's NETWORK column: tap:NAME, or\n" +
-		"user:GUESTADDR with forwards HOSTADDR:HOSTPORT->GUESTPORT); \\t is a tab.",
+		"UptimeSeconds, as in --json, Nets (as the table's NETWORK column: tap:NAME, or\n" +
+		"user:GUESTADDR with forwards HOSTADDR:HOSTPORT->GUESTPORT) and Shares (as the SHARES\n" +
+		"column: HOSTDIR:TAG[,ro], as --share takes them); \\t is a tab.",
 	setup: func(fs *pflag.FlagSet) func([]string) error {
 		asJSON := fs.Bool("json", false, "print a JSON array")
 		format := fs.String("format", "", "print each VM with this template (e.g. '{{.Name}} {{.State}}')")
@@ -103,13 +106,13 @@ func ls(stateDir string, asJSON bool, tmpl lsFormat) error {
 		return nil
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "NAME\tSTATE\tPID\tCPUS\tMEMORY\tUPTIME\tNETWORK")
+	fmt.Fprintln(w, "NAME\tSTATE\tPID\tCPUS\tMEMORY\tUPTIME\tNETWORK\tSHARES")
 	for _, e := range entries {
 		up := "-"
 		if e.UptimeSeconds > 0 {
 			up = (time.Duration(e.UptimeSeconds * float64(time.Second))).Round(time.Second).String()
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", e.Name, e.stateText(), e.PID, e.CPUs, vmm.FormatSize(e.Memory), up, netsText(e.Nets))
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", e.Name, e.stateText(), e.PID, e.CPUs, vmm.FormatSize(e.Memory), up, netsText(e.Nets), sharesText(e.Shares))
 	}
 	return w.Flush()
 }
@@ -143,7 +146,7 @@ func describe(d state.Dir) (lsEntry, bool) {
 		return e, true
 	}
 	e.State, e.PID, e.UptimeSeconds = info.State, info.PID, info.UptimeSeconds
-	e.CPUs, e.Memory, e.Nets = info.Config.CPUs, uint64(info.Config.Memory), info.Nets
+	e.CPUs, e.Memory, e.Nets, e.Shares = info.Config.CPUs, uint64(info.Config.Memory), info.Nets, info.Config.Shares
 	return e, true
 }
 
@@ -188,6 +191,7 @@ var lsFields = map[string]func(lsEntry) string{
 	"Memory":        func(e lsEntry) string { return strconv.FormatUint(e.Memory, 10) },
 	"UptimeSeconds": func(e lsEntry) string { return strconv.FormatFloat(e.UptimeSeconds, 'f', -1, 64) },
 	"Nets":          func(e lsEntry) string { return netsText(e.Nets) },
+	"Shares":        func(e lsEntry) string { return sharesText(e.Shares) },
 }
 
 func parseLsFormat(s string) (lsFormat, error) {
@@ -212,7 +216,7 @@ func parseLsFormat(s string) (lsFormat, error) {
 		name := strings.TrimSpace(s[2:j])
 		field, ok := lsFields[strings.TrimPrefix(name, ".")]
 		if !ok || !strings.HasPrefix(name, ".") {
-			return nil, fmt.Errorf("unknown field %q: use {{.Name}}, {{.State}}, {{.PID}}, {{.CPUs}}, {{.Memory}}, {{.UptimeSeconds}} or {{.Nets}}", name)
+			return nil, fmt.Errorf("unknown field %q: use {{.Name}}, {{.State}}, {{.PID}}, {{.CPUs}}, {{.Memory}}, {{.UptimeSeconds}}, {{.Nets}} or {{.Shares}}", name)
 		}
 		f = append(f, field)
 		s = s[j+2:]

@@ -136,6 +136,11 @@ func absPaths(cfg *vmm.Config) error {
 			return err
 		}
 	}
+	for i := range cfg.Shares {
+		if err := abs(&cfg.Shares[i].Dir); err != nil {
+			return err
+		}
+	}
 	if cfg.Vsock != nil {
 		return abs(&cfg.Vsock.Path)
 	}

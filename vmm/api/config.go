@@ -32,6 +32,16 @@ type VMConfig struct {
 	// Vsock is the virtio socket device (absent: none for ember run, one
 	// with its socket in the state directory for ember start).
 	Vsock *VsockConfig `json:"vsock,omitempty"`
+	// Shares are the shared folders (virtio-9p), mounted in the guest
+	// with mount -t 9p -o trans=virtio TAG /mnt.
+	Shares []ShareConfig `json:"shares,omitempty"`
+}
+
+// ShareConfig is one shared folder: a host directory and its mount tag.
+type ShareConfig struct {
+	Dir      string `json:"dir"`
+	Tag      string `json:"tag"`
+	ReadOnly bool   `json:"read_only,omitempty"` // every change refused (EROFS) by the VMM
 }
 
 // VsockConfig is the virtio socket device (hybrid vsock on unix sockets).
@@ -125,6 +135,9 @@ func WireConfig(c vmm.Config) VMConfig {
 		}
 		w.Nets = append(w.Nets, nc)
 	}
+	for _, sh := range c.Shares {
+		w.Shares = append(w.Shares, ShareConfig(sh))
+	}
 	return w
 }
 
@@ -171,6 +184,9 @@ func (w VMConfig) Config() (vmm.Config, error) {
 			nc.MAC = mac
 		}
 		c.Nets = append(c.Nets, nc)
+	}
+	for _, sh := range w.Shares {
+		c.Shares = append(c.Shares, vmm.ShareConfig(sh))
 	}
 	return c, nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/embervm/ember/devices/virtio/blk"
 	"github.com/embervm/ember/devices/virtio/mmio"
 	"github.com/embervm/ember/devices/virtio/netdev"
+	"github.com/embervm/ember/devices/virtio/ninep"
 	"github.com/embervm/ember/vmm"
 )
 
@@ -51,6 +52,7 @@ func (statsVM) Stats() vmm.Stats {
 			{Name: "net0", Kind: "net", Device: vmm.NetStats{Kind: "tap", Tap: "tap0", Stats: netdev.Stats{RxFrames: 9}}},
 			{Name: "net1", Kind: "net", Device: vmm.NetStats{Kind: "user", Stats: netdev.Stats{RxFrames: 1}}},
 			{Name: "rng0", Kind: "rng"},
+			{Name: "9p0", Kind: "9p", Device: vmm.ShareStats{Dir: "/srv", Tag: "srv", Stats: ninep.Stats{Requests: 5, Fids: 1}}},
 		},
 	}
 }
@@ -69,6 +71,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	cfg.Disks = []vmm.DiskConfig{{Path: "/d.img", ReadOnly: true, ID: "disk0"}}
 	cfg.Nets = []vmm.NetConfig{{Tap: "tap0", MAC: mac}, {User: &vmm.UserNet{Forwards: []vmm.Forward{{HostAddr: vmm.DefaultHostAddr, HostPort: 18080, GuestPort: 80}}}, MAC: mac}}
 	cfg.RNG = true
+	cfg.Shares = []vmm.ShareConfig{{Dir: "/srv", Tag: "srv", ReadOnly: true}}
 	vm := statsVM{&snapVM{fakeVM: newFakeVM()}}
 	nets := func() []NetStatus {
 		n := ConfigNets(cfg)

@@ -17,6 +17,12 @@ type Snapshotter interface {
 	Snapshot(dir string) error
 }
 
+// snapshotChecker is a Snapshotter that can say, without pausing the VM,
+// that a snapshot would be refused (*vmm.VM: a shared folder mounted).
+type snapshotChecker interface {
+	CheckSnapshot() error
+}
+
 // SnapshotRequest is the body of PUT /vm/snapshot.
 type SnapshotRequest struct {
 	// Dir is the snapshot directory, an absolute path (created if
@@ -60,7 +66,14 @@ func (s *Server) putSnapshot(w http.ResponseWriter, r *http.Request) {
 	case StateStarting:
 		writeError(w, errorf(http.StatusConflict, "VM %s has not started running yet", name))
 		return
-	case StateRunning:
+	}
+	if c, ok := snap.(snapshotChecker); ok {
+		if err := c.CheckSnapshot(); err != nil {
+			writeError(w, errorf(http.StatusConflict, "VM %s: snapshot: %v", name, err))
+			return
+		}
+	}
+	if s.state() == StateRunning {
 		if err := s.changeState(StatePaused); err != nil {
 			writeError(w, err)
 			return

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,15 @@ func (v *snapVM) Snapshot(dir string) error {
 	}
 	return v.err
 }
+
+// checkedSnapVM is a snapVM that refuses snapshots before pausing
+// (snapshotChecker) with check.
+type checkedSnapVM struct {
+	*snapVM
+	check error
+}
+
+func (v *checkedSnapVM) CheckSnapshot() error { return v.check }
 
 func TestSnapshot(t *testing.T) {
 	vm := &snapVM{fakeVM: newFakeVM(), pausedAll: true}
@@ -64,6 +74,17 @@ func TestSnapshot(t *testing.T) {
 	code, out := call(t, h, "PUT", "/vm/snapshot", `{"dir":"/s5"}`)
 	if code != 500 || !strings.Contains(out["error"].(string), "disk full") || !vm.Paused() {
 		t.Errorf("failed snapshot: %d %v, paused %v", code, out, vm.Paused())
+	}
+	// A snapshot the VM refuses before pausing (a shared folder mounted)
+	// leaves a running VM running.
+	vm.err = nil
+	call(t, h, "PUT", "/vm/state", `{"state":"running"}`)
+	busy := &checkedSnapVM{snapVM: vm, check: errors.New("9p0: the guest has the shared folder in use: unmount it")}
+	s2 := NewServer(busy, Info{Name: "t1"}, t.Logf)
+	defer s2.Close()
+	code, out = call(t, s2.Handler(), "PUT", "/vm/snapshot", `{"dir":"/s6"}`)
+	if code != 409 || !strings.Contains(out["error"].(string), "unmount it") || vm.Paused() || slices.Contains(vm.dirs, "/s6") {
+		t.Errorf("refused snapshot: %d %v, paused %v, dirs %v; want 409, still running, nothing written", code, out, vm.Paused(), vm.dirs)
 	}
 	if code, _ := call(t, h, "GET", "/vm/snapshot", ""); code != 405 {
 		t.Errorf("GET /vm/snapshot = %d, want 405", code)

@@ -39,7 +39,7 @@ func New(logOnly bool) (*Filter, error) {
 		return nil, err
 	}
 	allowed := bpf.SyscallGroup{Action: bpf.ActionAllow}
-	for _, group := range [][]string{goRuntime, fileIO, sockets, files, children} {
+	for _, group := range [][]string{goRuntime, fileIO, sockets, files, shares, children} {
 		allowed.Names = append(allowed.Names, group...)
 	}
 	// clone is allowed for a new thread of this process only (the Go

@@ -72,6 +72,19 @@ var files = []string{
 	"getuid", "geteuid", "getgid", "getegid",
 }
 
+// shares is what a shared folder (devices/virtio/ninep) calls beyond
+// files and fileIO to serve the guest's 9P requests, each seen called
+// by the e2e test TestShare under EMBER_SECCOMP_LOG=1 (in the test host,
+// Linux 6.1): openat2, every lookup and open of one name in a directory
+// handle (confine.go: the RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS walk that
+// keeps the guest inside the share); linkat, a hard link between two
+// handles, and mknodat, a FIFO or socket (dirops.go); fchownat and
+// utimensat, chown and times set without following a link, and
+// fchmodat2, chmod through the handle (attr.go; where the kernel lacks
+// it, ENOSYS, the fallback is fchmod on a reopened descriptor); fstatfs,
+// the share's statfs (attr.go).
+var shares = []string{"openat2", "linkat", "mknodat", "fchownat", "utimensat", "fchmodat2", "fstatfs"}
+
 // children is reaping the VM process's one kind of child: ember netd, the
 // user-mode network it started before the filter went on (cmd/ember,
 // netd.go). The VM process waits for it all along (os/exec's Wait: waitid

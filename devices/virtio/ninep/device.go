@@ -78,17 +78,11 @@ var (
 
 // New opens opts.Dir for sharing.
 func New(opts Options) (*Device, error) {
-	if err := checkTag(opts.Tag); err != nil {
+	if err := CheckOptions(opts); err != nil {
 		return nil, err
 	}
-	fi, err := os.Stat(opts.Dir)
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("shared folder %s: %w: give an existing directory", opts.Dir, err)
-	case !fi.IsDir():
-		return nil, fmt.Errorf("shared folder %s: not a directory: give a directory to share", opts.Dir)
-	}
 	d := &Device{opts: opts}
+	var err error
 	if d.fs, err = openRoot(opts.Dir, opts.ReadOnly, &d.stats); err != nil {
 		return nil, err
 	}
@@ -101,9 +95,25 @@ func New(opts Options) (*Device, error) {
 	return d, nil
 }
 
-// checkTag checks a mount tag: 1 to MaxTagLen bytes, no NUL, space,
+// CheckOptions checks opts as New would, opening nothing: the tag
+// (CheckTag), and Dir, which must be an existing directory (a stat).
+func CheckOptions(opts Options) error {
+	if err := CheckTag(opts.Tag); err != nil {
+		return err
+	}
+	fi, err := os.Stat(opts.Dir)
+	switch {
+	case err != nil:
+		return fmt.Errorf("shared folder %s: %w: give an existing directory", opts.Dir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("shared folder %s: not a directory: give a directory to share", opts.Dir)
+	}
+	return nil
+}
+
+// CheckTag checks a mount tag: 1 to MaxTagLen bytes, no NUL, space,
 // comma or colon (the command line's separators).
-func checkTag(tag string) error {
+func CheckTag(tag string) error {
 	switch {
 	case tag == "":
 		return errors.New("shared folder: empty mount tag: give a tag, the name the guest mounts")
