@@ -30,8 +30,11 @@ type Device struct {
 	tap    string // the tap's name; "" on a frame socket
 	io     frameIO
 	config [configLen]byte
-	worker virtio.Worker
-	stats  counters
+	// offload: the backend takes the guest's transmit offloads
+	// (txOffloads): a tap does, a frame socket (usernet's netstack) not.
+	offload bool
+	worker  virtio.Worker
+	stats   counters
 
 	// Owned by the worker between Activate and Reset; set by Activate
 	// before the worker starts and cleared by Reset after it stopped.
@@ -71,6 +74,7 @@ func New(opts Options) (*Device, error) {
 	}
 	d := newDevice(name, io, mac)
 	d.tap = opts.Tap
+	d.offload = opts.Frames == nil
 	if err := d.limit(opts.Rate); err != nil {
 		return nil, errors.Join(err, d.Close())
 	}
@@ -112,8 +116,14 @@ func (d *Device) Close() error {
 // Type returns virtio.IDNet.
 func (d *Device) Type() uint32 { return virtio.IDNet }
 
-// Features returns VIRTIO_NET_F_MAC and VIRTIO_NET_F_STATUS.
-func (d *Device) Features() uint64 { return featureMAC | featureStatus }
+// Features returns VIRTIO_NET_F_MAC and VIRTIO_NET_F_STATUS, and on a tap
+// the transmit offloads VIRTIO_NET_F_CSUM, HOST_TSO4 and HOST_TSO6.
+func (d *Device) Features() uint64 {
+	if d.offload {
+		return featureMAC | featureStatus | txOffloads
+	}
+	return featureMAC | featureStatus
+}
 
 // QueueMaxSizes returns the receive and transmit queue sizes.
 func (d *Device) QueueMaxSizes() []uint16 { return []uint16{QueueSize, QueueSize} }
@@ -137,7 +147,7 @@ func (d *Device) Activate(a virtio.Activation) error {
 		return fmt.Errorf("virtio-net %s: transmit %w", d.name, err)
 	}
 	d.rx = rxState{mem: a.Mem, q: rxq, irq: a.IRQ}
-	d.tx = txState{mem: a.Mem, q: txq, irq: a.IRQ}
+	d.tx = txState{mem: a.Mem, q: txq, irq: a.IRQ, features: a.Features & d.Features()}
 	sources := []virtio.Source{
 		virtio.QueueSource(rxn, d.receive),
 		virtio.QueueSource(txn, d.transmit),

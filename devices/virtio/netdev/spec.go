@@ -2,8 +2,18 @@ package netdev
 
 // Feature bits (§5.1.3).
 const (
-	featureMAC    = 1 << 5  // VIRTIO_NET_F_MAC: the config space has mac
-	featureStatus = 1 << 16 // VIRTIO_NET_F_STATUS: the config space has status
+	featureCSUM     = 1 << 0  // VIRTIO_NET_F_CSUM: the driver may send partially checksummed frames
+	featureMAC      = 1 << 5  // VIRTIO_NET_F_MAC: the config space has mac
+	featureHostTSO4 = 1 << 11 // VIRTIO_NET_F_HOST_TSO4: the driver may send TCPv4 segmentation offloads
+	featureHostTSO6 = 1 << 12 // VIRTIO_NET_F_HOST_TSO6: the same for TCPv6
+	featureStatus   = 1 << 16 // VIRTIO_NET_F_STATUS: the config space has status
+
+	// txOffloads are the transmit offloads offered on a tap: the guest
+	// sends whole TCP segments of up to 64 KiB with the checksum left to
+	// the host, and the tap takes them as they are (a tap opened with
+	// IFF_VNET_HDR accepts every virtio_net_hdr offload on write, whatever
+	// TUNSETOFFLOAD says; that only bounds what it delivers to us).
+	txOffloads = featureCSUM | featureHostTSO4 | featureHostTSO6
 )
 
 // Configuration space (struct virtio_net_config, §5.1.4): only mac and
@@ -34,7 +44,17 @@ const HeaderSize = 12
 const (
 	hdrFlags      = 0  // u8 flags
 	hdrGSOType    = 1  // u8 gso_type
+	hdrGSOSize    = 4  // le16 gso_size
 	hdrNumBuffers = 10 // le16 num_buffers
+)
+
+// Header flags and GSO types (§5.1.6).
+const (
+	hdrFNeedsCSUM = 1    // VIRTIO_NET_HDR_F_NEEDS_CSUM
+	gsoNone       = 0    // VIRTIO_NET_HDR_GSO_NONE
+	gsoTCPv4      = 1    // VIRTIO_NET_HDR_GSO_TCPV4
+	gsoTCPv6      = 4    // VIRTIO_NET_HDR_GSO_TCPV6
+	gsoECN        = 0x80 // VIRTIO_NET_HDR_GSO_ECN (needs HOST_ECN, not offered)
 )
 
 // Frame bounds.
@@ -53,7 +73,7 @@ const (
 // VIRTIO_NET_HDR_GSO_NONE, and num_buffers = 1.
 var rxHeader = [HeaderSize]byte{hdrNumBuffers: 1}
 
-// txHeader is the header the device gives the tap with every frame: the
-// guest may not request offloads that were not negotiated, so it is all
-// zero (VIRTIO_NET_HDR_GSO_NONE, no checksum request).
+// txHeader is the header the device gives the tap with every frame that
+// requests no offload: all zero (VIRTIO_NET_HDR_GSO_NONE, no checksum
+// request), whatever else the guest's header held.
 var txHeader [HeaderSize]byte

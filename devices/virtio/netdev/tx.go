@@ -12,16 +12,17 @@ import (
 
 // txState is the transmit queue, owned by the worker.
 type txState struct {
-	mem   *guestmem.Memory
-	q     *queue.Queue
-	irq   virtio.Interrupt
-	frame txFrame // scratch for the chain being sent
+	mem      *guestmem.Memory
+	q        *queue.Queue
+	irq      virtio.Interrupt
+	features uint64  // negotiated: which offloads the guest may request
+	frame    txFrame // scratch for the chain being sent
 }
 
 // txFrame is a parsed transmit chain.
 type txFrame struct {
 	hdr  [HeaderSize]byte // a copy of the guest's vnet header
-	bufs [][]byte         // what goes to the tap: txHeader, then the frame in guest memory
+	bufs [][]byte         // what goes to the tap: a header (txHeader or hdr), then the frame in guest memory
 	len  uint64           // frame bytes after the vnet header
 }
 
@@ -36,7 +37,8 @@ var (
 // guest memory in f, reusing f's buffers. It does no host I/O. The guest's
 // header may be split across descriptors or share one with the frame; it
 // is copied out once, so the guest cannot change it after the check.
-func parseTx(mem *guestmem.Memory, c queue.Chain, f *txFrame) error {
+// features are the negotiated ones: the offloads the header may request.
+func parseTx(mem *guestmem.Memory, c queue.Chain, f *txFrame, features uint64) error {
 	f.bufs = append(f.bufs[:0], txHeader[:])
 	var total uint64 // Pop bounded the chain to 32 bits: no overflow
 	for _, s := range c.Segments {
@@ -61,11 +63,54 @@ func parseTx(mem *guestmem.Memory, c queue.Chain, f *txFrame) error {
 		}
 	}
 	f.len = total - HeaderSize
-	// Without VIRTIO_NET_F_CSUM and the HOST_TSO/UFO features the driver
-	// must send flags 0 and VIRTIO_NET_HDR_GSO_NONE (§5.1.6.2). The
-	// other fields mean nothing then; the tap gets a zero header.
-	if f.hdr[hdrFlags] != 0 || f.hdr[hdrGSOType] != 0 {
-		return fmt.Errorf("%w: flags %#x, gso_type %#x", errTxHeader, f.hdr[hdrFlags], f.hdr[hdrGSOType])
+	flags, gso := f.hdr[hdrFlags], f.hdr[hdrGSOType]
+	if flags == 0 && gso == gsoNone {
+		// No offload: the other fields mean nothing (§5.1.6.2); the tap
+		// gets a zero header.
+		return nil
+	}
+	if err := checkOffload(f.hdr, features); err != nil {
+		return fmt.Errorf("%w: flags %#x, gso_type %#x: %w", errTxHeader, flags, gso, err)
+	}
+	// An offload the guest may ask for: the tap gets the guest's header
+	// (our copy), and checks csum_start, csum_offset, hdr_len and
+	// gso_size against the frame itself, refusing a bad one (EINVAL:
+	// counted as a tap error). num_buffers means nothing on transmit.
+	f.hdr[hdrNumBuffers], f.hdr[hdrNumBuffers+1] = 0, 0
+	f.bufs[0] = f.hdr[:]
+	return nil
+}
+
+// checkOffload checks the offloads hdr requests against the negotiated
+// features: without VIRTIO_NET_F_CSUM and the HOST_TSO features the
+// driver must send flags 0 and VIRTIO_NET_HDR_GSO_NONE (§5.1.6.2).
+func checkOffload(hdr [HeaderSize]byte, features uint64) error {
+	flags, gso := hdr[hdrFlags], hdr[hdrGSOType]
+	switch {
+	case flags&^hdrFNeedsCSUM != 0:
+		return errors.New("a flag other than NEEDS_CSUM") // DATA_VALID, RSC_INFO: receive only
+	case flags&hdrFNeedsCSUM != 0 && features&featureCSUM == 0:
+		return errors.New("VIRTIO_NET_F_CSUM not negotiated")
+	}
+	switch gso {
+	case gsoNone:
+		return nil
+	case gsoTCPv4:
+		if features&featureHostTSO4 == 0 {
+			return errors.New("VIRTIO_NET_F_HOST_TSO4 not negotiated")
+		}
+	case gsoTCPv6:
+		if features&featureHostTSO6 == 0 {
+			return errors.New("VIRTIO_NET_F_HOST_TSO6 not negotiated")
+		}
+	default: // UDP, ECN: not offered
+		return errors.New("a segmentation offload not offered")
+	}
+	if flags&hdrFNeedsCSUM == 0 {
+		return errors.New("segmentation without NEEDS_CSUM")
+	}
+	if hdr[hdrGSOSize] == 0 && hdr[hdrGSOSize+1] == 0 {
+		return errors.New("segmentation with gso_size 0")
 	}
 	return nil
 }
@@ -94,7 +139,7 @@ func txCost(c queue.Chain) uint64 {
 // or is down (EIO) must not stall the queue.
 func (d *Device) transmitChain(c queue.Chain) uint32 {
 	f := &d.tx.frame
-	if err := parseTx(d.tx.mem, c, f); err != nil {
+	if err := parseTx(d.tx.mem, c, f, d.tx.features); err != nil {
 		switch {
 		case errors.Is(err, errTxLength):
 			d.stats.txDropLength.Add(1)

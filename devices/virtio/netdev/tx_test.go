@@ -177,3 +177,118 @@ func TestTransmitBackpressure(t *testing.T) {
 		t.Fatalf("stats after EPIPE %+v", s)
 	}
 }
+
+// offloadHeader is a virtio_net_hdr_v1 asking for a TCP segmentation
+// offload of gsoType with the checksum left to the host.
+func offloadHeader(gsoType byte) [HeaderSize]byte {
+	var h [HeaderSize]byte
+	h[hdrFlags], h[hdrGSOType] = hdrFNeedsCSUM, gsoType
+	h[2], h[4], h[5] = 54, 0xa8, 0x05 // hdr_len 54, gso_size 1448
+	h[6], h[8] = 34, 16               // csum_start 34, csum_offset 16
+	h[hdrNumBuffers] = 1              // meaningless on transmit: the tap gets 0
+	return h
+}
+
+// offloading makes h's device offer and negotiate features (a tap's
+// transmit offloads, or a subset).
+func offloading(h *harness, features uint64) {
+	h.dev.offload = true
+	h.dev.tx.features = features
+}
+
+// TestTransmitOffload checks that on a backend that takes them the guest's
+// checksum and TCP segmentation offloads reach the tap with the guest's
+// header, and that a frame without offload still gets a zero header.
+func TestTransmitOffload(t *testing.T) {
+	csum := [HeaderSize]byte{hdrFlags: hdrFNeedsCSUM, 6: 34, 8: 16}
+	for _, tt := range []struct {
+		name string
+		hdr  [HeaderSize]byte
+		n    int
+	}{
+		{"TCPv4 segmentation, 64 KiB", offloadHeader(gsoTCPv4), 65536},
+		{"TCPv6 segmentation", offloadHeader(gsoTCPv6), 30000},
+		{"checksum only", csum, 1514},
+		{"no offload", [HeaderSize]byte{2: 60, hdrNumBuffers: 1}, 1514},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			offloading(h, txOffloads)
+			f := frame(tt.n, 4)
+			req := h.add(h.tx, split(withHeader(tt.hdr, f), 5, HeaderSize-5+100, 1000)...)
+			if err := h.dev.transmit(); err != nil {
+				t.Fatal(err)
+			}
+			want := tt.hdr
+			want[hdrNumBuffers] = 0
+			if tt.hdr[hdrFlags] == 0 {
+				want = [HeaderSize]byte{}
+			}
+			got := h.recv(time.Second)
+			if len(got) < HeaderSize || !bytes.Equal(got[:HeaderSize], want[:]) || !bytes.Equal(got[HeaderSize:], f) {
+				t.Fatalf("tap got %d bytes (header %x), want header %x and the %d-byte frame", len(got), got[:min(len(got), HeaderSize)], want, len(f))
+			}
+			if u := h.used(h.tx); len(u) != 1 || u[0] != (queuetest.UsedElem{ID: uint32(req.Head)}) {
+				t.Fatalf("used = %v", u)
+			}
+			if s := h.dev.Stats(); s.TxFrames != 1 || s.TxBytes != uint64(len(f)) || s.TxDropHeader != 0 {
+				t.Fatalf("stats %+v", s)
+			}
+		})
+	}
+}
+
+// TestTransmitOffloadRefused checks the offloads a header may not request:
+// those not negotiated, those never offered, and malformed requests.
+func TestTransmitOffloadRefused(t *testing.T) {
+	udp, ecn, noCsum, noSize, dataValid := offloadHeader(3), offloadHeader(gsoTCPv4|gsoECN), offloadHeader(gsoTCPv4), offloadHeader(gsoTCPv4), offloadHeader(gsoNone)
+	noCsum[hdrFlags] = 0
+	noSize[4], noSize[5] = 0, 0
+	dataValid[hdrFlags] |= 2
+	for _, tt := range []struct {
+		name     string
+		features uint64
+		hdr      [HeaderSize]byte
+	}{
+		{"TSO4 not negotiated", featureCSUM | featureHostTSO6, offloadHeader(gsoTCPv4)},
+		{"TSO6 not negotiated", featureCSUM | featureHostTSO4, offloadHeader(gsoTCPv6)},
+		{"checksum not negotiated", 0, offloadHeader(gsoNone)},
+		{"UDP fragmentation", txOffloads, udp},
+		{"ECN", txOffloads, ecn},
+		{"segmentation without NEEDS_CSUM", txOffloads, noCsum},
+		{"segmentation with gso_size 0", txOffloads, noSize},
+		{"DATA_VALID", txOffloads, dataValid},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			offloading(h, tt.features)
+			req := h.add(h.tx, split(withHeader(tt.hdr, frame(3000, 5)), HeaderSize)...)
+			if err := h.dev.transmit(); err != nil {
+				t.Fatal(err)
+			}
+			if got := h.recv(0); got != nil {
+				t.Fatalf("tap got a %d-byte frame", len(got))
+			}
+			if u := h.used(h.tx); len(u) != 1 || u[0] != (queuetest.UsedElem{ID: uint32(req.Head)}) {
+				t.Fatalf("used = %v", u)
+			}
+			if s := h.dev.Stats(); s.TxDropHeader != 1 || s.TxFrames != 0 {
+				t.Fatalf("stats %+v", s)
+			}
+		})
+	}
+}
+
+// TestOffloadFeatures checks that a tap offers the transmit offloads, a
+// frame socket (usernet's netstack cannot take them) does not, and that
+// Activate keeps only what was both offered and negotiated.
+func TestOffloadFeatures(t *testing.T) {
+	h := newHarness(t)
+	if f := h.dev.Features(); f&txOffloads != 0 {
+		t.Fatalf("frame socket offers %#x", f)
+	}
+	h.dev.offload = true
+	if f := h.dev.Features(); f != featureMAC|featureStatus|txOffloads {
+		t.Fatalf("tap offers %#x, want MAC, STATUS, CSUM, HOST_TSO4, HOST_TSO6", f)
+	}
+}
