@@ -119,34 +119,20 @@ func (f *vmFlags) config() (vmm.Config, error) {
 	if set("virtio-cmdline") {
 		cfg.NoVirtioCmdline = !f.virtioCmdline
 	}
+	var err error
 	if set("disk") {
-		cfg.Disks = nil
-		for _, d := range f.disks {
-			dc, err := parseDisk(d)
-			if err != nil {
-				return vmm.Config{}, err
-			}
-			cfg.Disks = append(cfg.Disks, dc)
+		if cfg.Disks, err = parseEach(f.disks, parseDisk); err != nil {
+			return vmm.Config{}, err
 		}
 	}
 	if set("net") {
-		cfg.Nets = nil
-		for _, n := range f.nets {
-			nc, err := parseNet(n)
-			if err != nil {
-				return vmm.Config{}, err
-			}
-			cfg.Nets = append(cfg.Nets, nc)
+		if cfg.Nets, err = parseEach(f.nets, parseNet); err != nil {
+			return vmm.Config{}, err
 		}
 	}
 	if set("share") {
-		cfg.Shares = nil
-		for _, s := range f.shares {
-			sc, err := parseShare(s)
-			if err != nil {
-				return vmm.Config{}, err
-			}
-			cfg.Shares = append(cfg.Shares, sc)
+		if cfg.Shares, err = parseEach(f.shares, parseShare); err != nil {
+			return vmm.Config{}, err
 		}
 	}
 	if cfg.Vsock != nil && cfg.Vsock.CID == 0 {
@@ -154,6 +140,19 @@ func (f *vmFlags) config() (vmm.Config, error) {
 		cfg.Vsock.CID, f.vsockAutoCID = vsock.MinGuestCID, true
 	}
 	return cfg, cfg.Validate()
+}
+
+// parseEach parses each value of a repeatable flag (none: nil).
+func parseEach[T any](values []string, parse func(string) (T, error)) ([]T, error) {
+	var out []T
+	for _, v := range values {
+		x, err := parse(v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, nil
 }
 
 // consoleSpec is a parsed --console value.
