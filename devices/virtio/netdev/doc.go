@@ -10,8 +10,10 @@
 // checksums them (or hands them whole to the host's stack). Each 1514-byte
 // frame costs a pass through the host's network stack on the thread that
 // writes the tap, and in nested KVM a guest interrupt per few frames:
-// without these offloads guest-to-host TCP moved 0.34 MB/s in the test
-// host, with them 1.9 MB/s (docs/bench/net-tx.md). A frame socket gets no
+// without these offloads guest-to-host TCP moved 0.34-0.58 MB/s in the
+// test host, with them 1.8-1.9 MB/s while the guest's TSO frames stay
+// large, as QEMU's with its offloads (docs/bench/net-tx.md: they do not
+// always, and then it is 0.4-0.6 MB/s). A frame socket gets no
 // offloads: usernet's netstack cannot take partial checksums or TSO
 // frames. Nothing is offloaded on receive (no GUEST_CSUM, GUEST_TSO or
 // mergeable receive buffers), so every receive buffer holds one whole
