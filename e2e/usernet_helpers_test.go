@@ -272,22 +272,18 @@ func hostServer(t *testing.T, body string) int {
 
 // hostGet fetches url on the host side as the user does, with
 // `wget -qO- URL` (busybox's in the test host) when there is a wget, or
-// Go's client; it tries again (at most tries times, a second apart)
-// while the fetch fails or returns something else than want, and
-// returns the last body.
-func (u *unprivileged) hostGet(url, want string, tries int) (string, error) {
-	var body string
-	var err error
-	for i := 0; i < tries; i++ {
-		if i > 0 {
-			time.Sleep(time.Second)
+// Go's client; it tries again, a second apart, while the fetch fails or
+// returns something else than want, for at most d, and returns the last
+// body.
+func (u *unprivileged) hostGet(url, want string, d time.Duration) (string, error) {
+	deadline := time.Now().Add(d)
+	for {
+		body, err := u.fetch(url)
+		if (err == nil && body == want) || time.Now().After(deadline) {
+			return body, err
 		}
-		body, err = u.fetch(url)
-		if err == nil && body == want {
-			return body, nil
-		}
+		time.Sleep(time.Second)
 	}
-	return body, err
 }
 
 func (u *unprivileged) fetch(url string) (string, error) {
