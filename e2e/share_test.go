@@ -215,3 +215,29 @@ func TestShareJail(t *testing.T) {
 		t.Errorf("the read-only share holds %d entries, want only keep", len(ents))
 	}
 }
+
+// TestShareSystemd: Debian's stock kernel (the systemd guest, its 9p
+// modules loaded from its root file system on mount) mounts a share
+// found through ACPI, reads a host file and writes one back.
+func TestShareSystemd(t *testing.T) {
+	const name = "sd9p"
+	need(t, systemdKernel, systemdInitrd, systemdRootfs)
+	t.Setenv(state.EnvDir, t.TempDir())
+	data := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(data, "hello"), []byte("hello-debian\n"), 0o644))
+	disk := sparseCopy(t, path(systemdRootfs))
+	if r := ember(t, append(systemdArgs("start", disk, ""), "--name", name, "--share", data+":data")...); r.exitCode != 0 {
+		t.Fatalf("ember start: exit %d: %s", r.exitCode, r.out)
+	}
+	t.Cleanup(func() { emberQuick(t, "kill", name) })
+	waitAgent(t, name, 500*time.Millisecond)
+	x := emberSplit(t, 0, 0, "exec", name, "--", "sh", "-c", "mkdir -p /mnt/data && "+mount9p+" data /mnt/data && cat /mnt/data/hello && "+
+		"echo from-debian > /mnt/data/back && umount /mnt/data && uname -r")
+	t.Logf("exec: stdout %q, stderr %q, exit %d", x.stdout, x.stderr, x.code)
+	if x.code != 0 || !strings.HasPrefix(x.stdout, "hello-debian\n") {
+		t.Fatalf("mount in the Debian guest: exit %d, stdout %q, stderr %q", x.code, x.stdout, x.stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join(data, "back")); err != nil || string(b) != "from-debian\n" {
+		t.Errorf("the host's back: %q, %v", b, err)
+	}
+}
