@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/embervm/ember/devices/virtio"
 	"github.com/embervm/ember/vmm/kvm"
 )
 
@@ -60,23 +61,23 @@ func (v *VM) Snapshot(dir string) error {
 // pauses the VM, so a refused snapshot leaves a running VM running;
 // Snapshot checks again once the devices are quiesced.
 func (v *VM) CheckSnapshot() error {
-	for _, d := range v.devices {
-		if d.kind.checkSnapshot != nil {
-			if err := d.kind.checkSnapshot(d.dev); err != nil {
-				return fmt.Errorf("%s: %w", d.name(), err)
-			}
-		}
-	}
-	return nil
+	return v.eachDevice(func(k *deviceKind) func(virtio.Device) error { return k.checkSnapshot })
 }
 
 // syncDevices makes durable what the devices wrote to the host (every
 // writable disk is fdatasync'ed), so that the snapshot, once written,
 // never refers to disk contents a host crash could lose.
 func (v *VM) syncDevices() error {
+	return v.eachDevice(func(k *deviceKind) func(virtio.Device) error { return k.sync })
+}
+
+// eachDevice calls, on every attached device in slot order, the hook of
+// its kind that hook picks (if the kind has one), and returns the first
+// error, naming the device.
+func (v *VM) eachDevice(hook func(*deviceKind) func(virtio.Device) error) error {
 	for _, d := range v.devices {
-		if d.kind.sync != nil {
-			if err := d.kind.sync(d.dev); err != nil {
+		if f := hook(d.kind); f != nil {
+			if err := f(d.dev); err != nil {
 				return fmt.Errorf("%s: %w", d.name(), err)
 			}
 		}
