@@ -3,6 +3,7 @@ package ninep
 import (
 	"errors"
 	"strings"
+	"sync/atomic"
 
 	"github.com/hugelgupf/p9/linux"
 	"golang.org/x/sys/unix"
@@ -41,16 +42,16 @@ func checkName(name string) error {
 // openat2, confined by resolveFlags. esc counts refusals that were escape
 // attempts: a symbolic link in the way (ELOOP) or a name leaving the
 // directory (EXDEV).
-func lookup(dirfd int, name string, flags int, mode uint32, esc *counter) (int, error) {
+func lookup(dirfd int, name string, flags int, mode uint32, esc *atomic.Uint64) (int, error) {
 	if err := checkName(name); err != nil {
-		esc.add(1)
+		esc.Add(1)
 		return -1, err
 	}
 	return openat2(dirfd, name, flags, mode, esc)
 }
 
 // openat2 is openat2(2) with openFlags and resolveFlags, retried on EINTR.
-func openat2(dirfd int, name string, flags int, mode uint32, esc *counter) (int, error) {
+func openat2(dirfd int, name string, flags int, mode uint32, esc *atomic.Uint64) (int, error) {
 	flags |= openFlags
 	if flags&unix.O_PATH != 0 {
 		flags &= unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_DIRECTORY // all openat2 allows with O_PATH
@@ -62,7 +63,7 @@ func openat2(dirfd int, name string, flags int, mode uint32, esc *counter) (int,
 		case errors.Is(err, unix.EINTR):
 			continue
 		case errors.Is(err, unix.ELOOP), errors.Is(err, unix.EXDEV):
-			esc.add(1)
+			esc.Add(1)
 		}
 		return fd, err
 	}
@@ -70,7 +71,7 @@ func openat2(dirfd int, name string, flags int, mode uint32, esc *counter) (int,
 
 // lookupPath opens name in dirfd as an O_PATH handle: never the target of
 // a symbolic link, always something inside the directory.
-func lookupPath(dirfd int, name string, esc *counter) (int, error) {
+func lookupPath(dirfd int, name string, esc *atomic.Uint64) (int, error) {
 	return lookup(dirfd, name, unix.O_PATH, 0, esc)
 }
 

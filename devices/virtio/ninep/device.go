@@ -227,7 +227,7 @@ func (d *Device) pump() error {
 		var bad *queue.ChainError
 		switch {
 		case errors.As(err, &bad):
-			d.stats.invalid.add(1)
+			d.stats.invalid.Add(1)
 			if bad.Head < d.q.Size() {
 				err = d.q.AddUsed(d.mem, bad.Head, 0)
 			} else {
@@ -253,13 +253,13 @@ func (d *Device) pump() error {
 func (d *Device) admit(c queue.Chain) error {
 	used, err := d.session.admit(d.mem, c)
 	if err == nil {
-		d.stats.requests.add(1)
+		d.stats.requests.Add(1)
 		return nil
 	}
 	// Refused: counted, not logged (a guest may send any number).
-	d.stats.invalid.add(1)
+	d.stats.invalid.Add(1)
 	if used > 0 {
-		d.stats.errors.add(1)
+		d.stats.errors.Add(1)
 	}
 	return d.q.AddUsed(d.mem, c.Head, used)
 }

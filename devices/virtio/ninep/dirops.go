@@ -20,7 +20,7 @@ func (f *file) dirFor(name string) error {
 		return linux.ENOTDIR
 	}
 	if err := checkName(name); err != nil {
-		f.fs.stats.escapes.add(1)
+		f.fs.stats.escapes.Add(1)
 		return err
 	}
 	return nil

@@ -42,7 +42,7 @@ func (fs *fs) close() error { return unix.Close(fs.root) }
 // writable refuses a change to a read-only share (EROFS), counting it.
 func (fs *fs) writable() error {
 	if fs.readOnly {
-		fs.stats.readOnly.add(1)
+		fs.stats.readOnly.Add(1)
 		return linux.EROFS
 	}
 	return nil
@@ -193,7 +193,7 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 	}
 	n, err := retry(func() (int, error) { return unix.Pread(f.open, p, off) })
 	if n > 0 {
-		f.fs.stats.bytesRead.add(uint64(n))
+		f.fs.stats.bytesRead.Add(uint64(n))
 	}
 	return max(n, 0), err
 }
@@ -208,7 +208,7 @@ func (f *file) WriteAt(p []byte, off int64) (int, error) {
 	}
 	n, err := retry(func() (int, error) { return unix.Pwrite(f.open, p, off) })
 	if n > 0 {
-		f.fs.stats.bytesWritten.add(uint64(n))
+		f.fs.stats.bytesWritten.Add(uint64(n))
 	}
 	return max(n, 0), err
 }

@@ -3,6 +3,7 @@ package ninep
 import (
 	"encoding/binary"
 	"errors"
+	"sync/atomic"
 
 	"github.com/embervm/ember/devices/virtio/queue"
 	"github.com/embervm/ember/guestmem"
@@ -152,7 +153,7 @@ type replyParser struct {
 	msize  uint32   // Rversion: the msize to put in the reply
 	tooBig bool     // the reply does not fit the chain: answer ENOBUFS instead
 	noTag  bool     // a reply to an undecodable message
-	errors *counter
+	errors *atomic.Uint64
 }
 
 // feed consumes reply bytes p.
@@ -185,7 +186,7 @@ func (r *replyParser) start(s *session) {
 	r.remain = max(size, headerSize) - headerSize
 	r.slot, r.out, r.pos, r.msize, r.tooBig, r.noTag = -1, nil, 0, 0, false, tag == noTag
 	if r.hdr[4] == msgRlerror {
-		r.errors.add(1)
+		r.errors.Add(1)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -216,7 +217,7 @@ func (r *replyParser) finish(s *session) {
 		s.noTag++
 	case r.slot >= 0 && r.tooBig:
 		sl := &s.slots[r.slot]
-		r.errors.add(1)
+		r.errors.Add(1)
 		s.complete(uint16(r.slot), writeRlerror(sl.out, sl.guestTag, errnoENOBUFS))
 	case r.slot >= 0:
 		if r.msize != 0 && r.pos >= headerSize+4 {

@@ -14,13 +14,8 @@ type Stats struct {
 	Fids         int64  `json:"fids"`          // files the guest holds now (its fids)
 }
 
-// counter is a statistics counter.
-type counter struct{ atomic.Uint64 }
-
-func (c *counter) add(n uint64) { c.Add(n) }
-
 type counters struct {
-	requests, errors, invalid, escapes, readOnly, bytesRead, bytesWritten counter
+	requests, errors, invalid, escapes, readOnly, bytesRead, bytesWritten atomic.Uint64
 }
 
 // Stats returns the device's counters. Safe to call at any time.
