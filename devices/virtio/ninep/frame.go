@@ -107,7 +107,6 @@ func (s *session) admit(mem *guestmem.Memory, c queue.Chain) (used uint32, err e
 	s.free = s.free[:len(s.free)-1]
 	s.rewrite(&sl, i)
 	s.slots[i] = sl
-	s.busy++
 	s.queue = append(s.queue, i)
 	s.cond.Broadcast()
 	return 0, nil

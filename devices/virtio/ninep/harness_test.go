@@ -109,7 +109,7 @@ func (h *harness) waitWake() error {
 			s := h.dev.session
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			return fmt.Errorf("harness: no reply for 10 s (session: %d busy, %d queued, %d NOTAG replies, ended %v)", s.busy, len(s.queue), s.noTag, s.ended)
+			return fmt.Errorf("harness: no reply for 10 s (session: %d busy, %d queued, %d NOTAG replies, ended %v)", s.busy(), len(s.queue), s.noTag, s.ended)
 		}
 		return nil
 	}

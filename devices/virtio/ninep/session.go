@@ -27,7 +27,6 @@ type session struct {
 	// Guarded by mu.
 	slots  [MaxInFlight]slot
 	free   []uint16 // free slot indices
-	busy   int      // slots in use: queued, being handled or being replied to
 	queue  []uint16 // slots whose message the server has not read yet, in order
 	noTag  int      // replies to messages the server could not decode, not yet matched
 	ended  bool     // Handle returned
@@ -81,6 +80,10 @@ func (s *session) full() bool {
 	return len(s.free) == 0
 }
 
+// busy is the number of slots in use: queued, being handled or being
+// replied to. s.mu must be held.
+func (s *session) busy() int { return MaxInFlight - len(s.free) }
+
 // takeUsed returns the chains completed since the last call.
 func (s *session) takeUsed() []usedElem {
 	s.mu.Lock()
@@ -95,7 +98,7 @@ func (s *session) takeUsed() []usedElem {
 func (s *session) wait() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for s.busy > 0 && !s.ended {
+	for s.busy() > 0 && !s.ended {
 		s.cond.Wait()
 	}
 }
@@ -123,7 +126,6 @@ func (s *session) complete(i uint16, n uint32) {
 	s.used = append(s.used, usedElem{head: sl.head, len: n})
 	*sl = slot{}
 	s.free = append(s.free, i)
-	s.busy--
 	s.cond.Broadcast()
 	s.notify()
 }
@@ -135,7 +137,7 @@ func (s *session) complete(i uint16, n uint32) {
 // A decodable message always gets a reply with its tag, so this never
 // answers one. s.mu must be held.
 func (s *session) settleUndecodable() {
-	if s.noTag == 0 || s.busy != s.noTag {
+	if s.noTag == 0 || s.busy() != s.noTag {
 		return
 	}
 	for i := range s.slots {
