@@ -53,13 +53,5 @@ func acceptFromGuest(frame []byte) bool {
 // dialContext returns the context of one host- or guest-side connect: it
 // ends after Config.DialTimeout or when the network closes.
 func (n *Network) dialContext() (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.DialTimeout)
-	go func() {
-		select {
-		case <-n.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	return ctx, cancel
+	return context.WithTimeout(n.ctx, n.cfg.DialTimeout)
 }

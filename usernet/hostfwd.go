@@ -82,7 +82,7 @@ func (n *Network) acceptLoop(l net.Listener, guestPort uint16) {
 		if err != nil { // out of file descriptors, say: let some close
 			n.log.Warn("usernet: accept on a forwarded port", "addr", l.Addr(), "err", err)
 			select {
-			case <-n.done:
+			case <-n.ctx.Done():
 				return
 			case <-time.After(100 * time.Millisecond):
 			}

@@ -86,7 +86,10 @@ type Network struct {
 	listeners []net.Listener
 	dhcp      *dhcpServer
 
-	done      chan struct{} // closed by Close
+	// ctx ends when Close begins: it bounds the dials (dialContext) and
+	// the accept loops' waits.
+	ctx       context.Context
+	cancel    context.CancelFunc
 	closeOnce sync.Once
 	wg        sync.WaitGroup // accept loops and the DHCP server
 
@@ -113,8 +116,8 @@ func Listen(cfg Config) (*Network, error) {
 		log:   cfg.Log,
 		conns: newConnSet(cfg.MaxConns),
 		flows: newConnSet(cfg.MaxUDPFlows),
-		done:  make(chan struct{}),
 	}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.route = n.hostTarget
 	if n.log == nil {
 		n.log = discardLog
@@ -160,10 +163,8 @@ func (n *Network) build() error {
 // end; both return nil. frames itself is not closed (Serve works on a
 // duplicate of it). Other errors of the socket are returned.
 func (n *Network) Serve(ctx context.Context, frames *os.File) error {
-	select {
-	case <-n.done:
+	if n.ctx.Err() != nil {
 		return errors.New("usernet: serve: network closed")
-	default:
 	}
 	if err := n.link.serve(ctx, frames); err != nil {
 		return fmt.Errorf("usernet: serve: %w", err)
@@ -194,7 +195,7 @@ func (n *Network) setGuestAddr(a netip.Addr) {
 // A Serve in progress returns nil (Close does not wait for it).
 func (n *Network) Close() error {
 	n.closeOnce.Do(func() {
-		close(n.done)
+		n.cancel()
 		n.closeListeners()
 		n.dhcp.close()
 		n.conns.closeAll()
