@@ -81,6 +81,25 @@ func TestTransmitIndirect(t *testing.T) {
 	}
 }
 
+// checkTxDropped transmits and checks that req, the only chain on the
+// transmit queue, was dropped: nothing reached the tap, req was completed
+// with length 0, and count (a drop counter) is 1 with no frame sent.
+func (h *harness) checkTxDropped(req queuetest.Request, count func(Stats) uint64) {
+	h.t.Helper()
+	if err := h.dev.transmit(); err != nil {
+		h.t.Fatal(err)
+	}
+	if got := h.recv(0); got != nil {
+		h.t.Fatalf("tap got a %d-byte frame", len(got))
+	}
+	if u := h.used(h.tx); len(u) != 1 || u[0] != (queuetest.UsedElem{ID: uint32(req.Head)}) {
+		h.t.Fatalf("used = %v", u)
+	}
+	if s := h.dev.Stats(); count(s) != 1 || s.TxFrames != 0 {
+		h.t.Fatalf("stats %+v", s)
+	}
+}
+
 // TestTransmitHostile checks that bad chains are dropped, counted and
 // completed with length 0, and that nothing reaches the tap.
 func TestTransmitHostile(t *testing.T) {
@@ -106,18 +125,7 @@ func TestTransmitHostile(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
 			req := h.add(h.tx, tt.bufs...)
-			if err := h.dev.transmit(); err != nil {
-				t.Fatal(err)
-			}
-			if got := h.recv(0); got != nil {
-				t.Fatalf("tap got a %d-byte frame", len(got))
-			}
-			if u := h.used(h.tx); len(u) != 1 || u[0] != (queuetest.UsedElem{ID: uint32(req.Head)}) {
-				t.Fatalf("used = %v", u)
-			}
-			if s := h.dev.Stats(); tt.count(s) != 1 || s.TxFrames != 0 {
-				t.Fatalf("stats %+v", s)
-			}
+			h.checkTxDropped(req, tt.count)
 		})
 	}
 	t.Run("descriptor loop", func(t *testing.T) {
@@ -263,18 +271,7 @@ func TestTransmitOffloadRefused(t *testing.T) {
 			h := newHarness(t)
 			offloading(h, tt.features)
 			req := h.add(h.tx, split(withHeader(tt.hdr, frame(3000, 5)), HeaderSize)...)
-			if err := h.dev.transmit(); err != nil {
-				t.Fatal(err)
-			}
-			if got := h.recv(0); got != nil {
-				t.Fatalf("tap got a %d-byte frame", len(got))
-			}
-			if u := h.used(h.tx); len(u) != 1 || u[0] != (queuetest.UsedElem{ID: uint32(req.Head)}) {
-				t.Fatalf("used = %v", u)
-			}
-			if s := h.dev.Stats(); s.TxDropHeader != 1 || s.TxFrames != 0 {
-				t.Fatalf("stats %+v", s)
-			}
+			h.checkTxDropped(req, func(s Stats) uint64 { return s.TxDropHeader })
 		})
 	}
 }
