@@ -186,15 +186,16 @@ func spawn(d state.Dir, spec vmSpec, lock *state.Lock) error {
 	var nets netds
 	if spec.Confine.Jail != nil {
 		cg, err := jailCommand(spec.Confine.Jail, cmd)
-		if err == nil {
-			nets, err = startJailNets(d, spec, cmd, logFile)
-		}
 		if err != nil {
 			statusW.Close()
 			return err
 		}
 		if cg != nil {
 			defer cg.Close()
+		}
+		if nets, err = startJailNets(d, spec, cmd, logFile); err != nil {
+			statusW.Close()
+			return err
 		}
 	}
 	err = cmd.Start()
