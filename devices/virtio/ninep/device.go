@@ -125,12 +125,6 @@ func CheckTag(tag string) error {
 	return nil
 }
 
-// Dir returns the shared directory; Tag the mount tag; ReadOnly whether
-// the share is read-only.
-func (d *Device) Dir() string    { return d.opts.Dir }
-func (d *Device) Tag() string    { return d.opts.Tag }
-func (d *Device) ReadOnly() bool { return d.opts.ReadOnly }
-
 // Close stops the device, ends the 9P session and closes the directory.
 func (d *Device) Close() error {
 	d.Reset()
