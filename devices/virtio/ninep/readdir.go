@@ -43,7 +43,7 @@ func (f *file) Readdir(offset uint64, count uint32) (p9.Dirents, error) {
 		if reclen < 19 || reclen > len(b) {
 			break
 		}
-		name := cString(b[19:reclen])
+		name := unix.ByteSliceToString(b[19:reclen])
 		if used+direntSize+len(name) > limit {
 			break
 		}
@@ -59,16 +59,6 @@ func (f *file) Readdir(offset uint64, count uint32) (p9.Dirents, error) {
 		b = b[reclen:]
 	}
 	return out, nil
-}
-
-// cString is b up to its first NUL.
-func cString(b []byte) string {
-	for i, c := range b {
-		if c == 0 {
-			return string(b[:i])
-		}
-	}
-	return string(b)
 }
 
 // qidTypeOfDT is the QID type of a getdents64 d_type.
