@@ -133,7 +133,7 @@ func leaseOptions(inform bool) []dhcpv4.Modifier {
 	var mtuValue [2]byte
 	binary.BigEndian.PutUint16(mtuValue[:], mtu)
 	o := []dhcpv4.Modifier{
-		dhcpv4.WithNetmask(net.IPMask(net24)),
+		dhcpv4.WithNetmask(net.CIDRMask(networkPrefix.Bits(), 32)),
 		dhcpv4.WithRouter(net.IP(gatewayAddr.AsSlice())),
 		dhcpv4.WithDNS(net.IP(dnsAddr.AsSlice())),
 		dhcpv4.WithOption(dhcpv4.OptBroadcastAddress(net.IPv4(10, 0, 2, 255).To4())),

@@ -1,7 +1,6 @@
 package usernet
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 
@@ -73,11 +72,8 @@ func configureStack(s *stack.Stack, nic stack.LinkEndpoint) error {
 	// what the stack sends to the broadcast address (DHCP's replies).
 	for _, a := range []netip.Addr{gatewayAddr, dnsAddr} {
 		pa := tcpip.ProtocolAddress{
-			Protocol: ipv4.ProtocolNumber,
-			AddressWithPrefix: tcpip.AddressWithPrefix{
-				Address:   tcpipAddr(a),
-				PrefixLen: networkPrefix.Bits(),
-			},
+			Protocol:          ipv4.ProtocolNumber,
+			AddressWithPrefix: withPrefix(a),
 		}
 		if err := s.AddProtocolAddress(nicID, pa, stack.AddressProperties{}); err != nil {
 			return fmt.Errorf("usernet: add address %s: %s", a, err)
@@ -89,16 +85,14 @@ func configureStack(s *stack.Stack, nic stack.LinkEndpoint) error {
 	if err := s.SetSpoofing(nicID, true); err != nil {
 		return fmt.Errorf("usernet: spoofing: %s", err)
 	}
-	subnet, err := tcpip.NewSubnet(tcpipAddr(networkPrefix.Addr()), tcpip.MaskFromBytes(net24))
-	if err != nil {
-		return errors.New("usernet: subnet: " + err.Error())
-	}
-	s.SetRouteTable([]tcpip.Route{{Destination: subnet, NIC: nicID}})
+	s.SetRouteTable([]tcpip.Route{{Destination: withPrefix(networkPrefix.Addr()).Subnet(), NIC: nicID}})
 	return nil
 }
 
-// net24 is the mask of networkPrefix.
-var net24 = []byte{255, 255, 255, 0}
+// withPrefix is address a of the network, with networkPrefix's length.
+func withPrefix(a netip.Addr) tcpip.AddressWithPrefix {
+	return tcpip.AddressWithPrefix{Address: tcpipAddr(a), PrefixLen: networkPrefix.Bits()}
+}
 
 // tcpipAddr converts an IPv4 address to netstack's.
 func tcpipAddr(a netip.Addr) tcpip.Address {
