@@ -73,7 +73,9 @@ func (c *sockConsole) waitLine(line string, d time.Duration) time.Time {
 // lineValue returns the value of the last line "key=VALUE" in out.
 func lineValue(out, key string) (int, bool) {
 	lines := strings.Split(out, "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
+	// The last element is a line still arriving (or ""): "counter=1" may
+	// be the first chunk of "counter=12", so only whole lines count.
+	for i := len(lines) - 2; i >= 0; i-- {
 		if v, ok := strings.CutPrefix(strings.TrimRight(lines[i], "\r"), key+"="); ok {
 			n, err := strconv.Atoi(v)
 			return n, err == nil
