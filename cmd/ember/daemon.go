@@ -9,7 +9,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"syscall"
 	"time"
 
@@ -42,8 +41,11 @@ var daemonCommand = command{
 // Files the start command hands the VM process (exec.Cmd.ExtraFiles).
 const (
 	daemonLockFD   = 3 // the state directory's lock, held for life
-	daemonStatusFD = 4 // a pipe: one line, "ok" or "error: MESSAGE", then closed
+	daemonStatusFD = 4 // its status pipe (statuspipe.go)
 )
+
+// daemonReady is the VM process's status line once the guest runs.
+const daemonReady = "ok"
 
 // vmSpec is a detached VM's config.json.
 type vmSpec struct {
@@ -74,24 +76,18 @@ func daemon(dir string) error {
 	// The lock must stay open until the process exits: an *os.File that
 	// becomes garbage is closed by its finalizer.
 	defer runtime.KeepAlive(lock)
-	var once sync.Once
-	report := func(msg string) {
-		once.Do(func() {
-			fmt.Fprintln(status, msg)
-			status.Close()
-		})
-	}
-	err := runDaemon(dir, report)
+	pipe := newStatusPipe(status, daemonReady)
+	err := runDaemon(dir, pipe.ready)
 	if err != nil {
-		report("error: " + oneLine(err.Error()))
+		pipe.fail(err)
 	}
 	return err
 }
 
 // runDaemon runs the VM of the state directory dir until it ends, then
-// records how in its exit.json (exit.go). report gets "ok" once the
+// records how in its exit.json (exit.go). ready is called once the
 // guest runs.
-func runDaemon(dir string, report func(string)) (err error) {
+func runDaemon(dir string, ready func()) (err error) {
 	started := time.Now()
 	d := state.Dir{Base: filepath.Dir(dir), Name: filepath.Base(dir)}
 	end := &daemonEnd{d: d, pid: os.Getpid()}
@@ -156,7 +152,7 @@ func runDaemon(dir string, report func(string)) (err error) {
 	if err := waitRunning(v, done, cancel); err != nil {
 		return err
 	}
-	report("ok")
+	ready()
 	logf("running (pid %d)", pid)
 	srv.Publish(api.Event{Type: api.EventStarted})
 	res := <-done

@@ -34,8 +34,9 @@ const netdName = "netd"
 // Files and environment 'ember netd' gets from the process that starts it.
 const (
 	netdFramesFD = 3            // its end of the frame socket (SOCK_SEQPACKET)
-	netdStatusFD = 4            // a pipe: one line, "ready" or "error: MESSAGE", then closed
+	netdStatusFD = 4            // its status pipe (statuspipe.go)
 	netdEnv      = "EMBER_NETD" // its netdConfig, JSON
+	netdReady    = "ready"      // its status line once its ports are bound
 )
 
 // netdConfig is what 'ember netd' serves: one VM's network interface.
@@ -91,15 +92,9 @@ func netd() error {
 	if env == "" || frames == nil || status == nil {
 		return errors.New("this command is internal: the VM's process starts it for --net user")
 	}
-	reported := false
-	report := func(msg string) {
-		fmt.Fprintln(status, msg)
-		status.Close()
-		reported = true
-	}
-	err := serveNetd(env, frames, report)
-	if err != nil && !reported {
-		report("error: " + oneLine(err.Error()))
+	pipe := newStatusPipe(status, netdReady)
+	err := serveNetd(env, frames, pipe.ready)
+	if err != nil && pipe.fail(err) {
 		return netdFailed{err} // its starter says why
 	}
 	return err // to the VM's log
@@ -113,9 +108,9 @@ type netdFailed struct{ error }
 func (netdFailed) ExitCode() int { return 1 }
 
 // serveNetd runs the network described by env (netdConfig's JSON) on
-// frames until the VMM's end closes. report gets "ready" once the
-// forwarded ports are bound.
-func serveNetd(env string, frames *os.File, report func(string)) error {
+// frames until the VMM's end closes. ready is called once the forwarded
+// ports are bound.
+func serveNetd(env string, frames *os.File, ready func()) error {
 	var c netdConfig
 	if err := json.Unmarshal([]byte(env), &c); err != nil {
 		return fmt.Errorf("%s: %w", netdEnv, err)
@@ -151,7 +146,7 @@ func serveNetd(env string, frames *os.File, report func(string)) error {
 			return err
 		}
 	}
-	report("ready")
+	ready()
 	// It ends when the VMM's end of frames closes; a terminal's signals
 	// are not for it (it has its own process group), SIGTERM ends it.
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"cmp"
 	"encoding/json"
 	"errors"
@@ -119,24 +118,17 @@ func (p *netdProc) run(started chan<- error) {
 	}
 }
 
-// waitReady reads netd's status line.
+// waitReady reads netd's status line (statuspipe.go).
 func (p *netdProc) waitReady(status *os.File) error {
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(status).ReadString('\n')
-		line <- strings.TrimSpace(s)
-	}()
-	var msg string
-	select {
-	case msg = <-line:
-	case <-time.After(netdReadyTimeout):
-		return fmt.Errorf("--net %s: ember netd (pid %d) was not ready within %v", p.net, p.cmd.Process.Pid, netdReadyTimeout)
-	}
-	if msg == "ready" {
+	err := waitStatus(status, netdReady, netdReadyTimeout, nil)
+	var failed childError
+	switch {
+	case err == nil:
 		return nil
-	}
-	if m, ok := strings.CutPrefix(msg, "error: "); ok {
-		return fmt.Errorf("--net %s: %s", p.net, strings.TrimPrefix(m, "usernet: "))
+	case errors.Is(err, errStatusTimeout):
+		return fmt.Errorf("--net %s: ember netd (pid %d) was not ready within %v", p.net, p.cmd.Process.Pid, netdReadyTimeout)
+	case errors.As(err, &failed):
+		return fmt.Errorf("--net %s: %s", p.net, strings.TrimPrefix(failed.msg, "usernet: "))
 	}
 	<-p.done
 	return fmt.Errorf("--net %s: ember netd ended before it was ready (%v)", p.net, p.cmd.ProcessState)

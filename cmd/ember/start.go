@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -215,31 +214,26 @@ func spawn(d state.Dir, spec vmSpec, lock *state.Lock) error {
 	return nil
 }
 
-// waitStarted reads the VM process's status line and checks the API
-// agrees; on failure it says why.
+// waitStarted reads the VM process's status line (statuspipe.go) and
+// checks the API agrees; on failure it says why.
 func waitStarted(cmd *exec.Cmd, status *os.File, d state.Dir) error {
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(status).ReadString('\n')
-		line <- strings.TrimSpace(s)
-	}()
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
-	var msg string
-	select {
-	case msg = <-line:
-	case <-time.After(startedTimeout + 10*time.Second):
-		return fmt.Errorf("VM %s did not start within %v (killed it)", d.Name, startedTimeout)
-	case s := <-sigs:
-		return fmt.Errorf("interrupted (%v) while VM %s was starting: killed it", s, d.Name)
-	}
-	if msg == "ok" {
+	err := waitStatus(status, daemonReady, startedTimeout+10*time.Second, sigs)
+	var intr interrupted
+	var failed childError
+	switch {
+	case err == nil:
 		return checkRunning(d)
+	case errors.Is(err, errStatusTimeout):
+		return fmt.Errorf("VM %s did not start within %v (killed it)", d.Name, startedTimeout)
+	case errors.As(err, &intr):
+		return fmt.Errorf("%v while VM %s was starting: killed it", intr, d.Name)
 	}
 	cmd.Wait() // it is exiting
-	if m, ok := strings.CutPrefix(msg, "error: "); ok {
-		return errors.New(m)
+	if errors.As(err, &failed) {
+		return failed
 	}
 	return fmt.Errorf("the VM process exited before the guest ran: %s", lastLines(d.File(state.LogFile), 3))
 }
