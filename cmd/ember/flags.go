@@ -29,8 +29,9 @@ type vmFlags struct {
 func addVMFlags(fs *pflag.FlagSet) *vmFlags {
 	f := &vmFlags{fs: fs}
 	fs.StringVar(&f.configFile, "config", "", "VM config file (JSON, docs/api.yaml VMConfig); the flags below override it")
-	fs.StringVar(&f.kernel, "kernel", "", "guest kernel: a bzImage (Linux 64-bit boot protocol) or an ELF vmlinux (PVH)")
-	fs.StringVar(&f.initrd, "initrd", "", "initramfs image")
+	fs.StringVar(&f.kernel, "kernel", "", "guest kernel: a bzImage (Linux 64-bit boot protocol) or an ELF vmlinux (PVH). "+
+		"Default: $EMBER_KERNEL, else the bzImage 'make images' builds (../guest-images/out/ from ember's executable)")
+	fs.StringVar(&f.initrd, "initrd", "", "initramfs image. Default with no --kernel: $EMBER_INITRD, else 'make images's initramfs.cpio.gz")
 	fs.StringVar(&f.cmdline, "cmdline", "", "kernel command line, appended to: "+vmm.DefaultCmdline)
 	fs.StringVar(&f.memory, "memory", "256M", "guest memory (K, M, G suffixes; a bare number is MiB)")
 	fs.IntVar(&f.cpus, "cpus", 1, "number of vCPUs")
@@ -86,6 +87,9 @@ func (f *vmFlags) config() (vmm.Config, error) {
 		if set(s.name) {
 			*s.dst = s.val
 		}
+	}
+	if err := defaultGuest(&cfg.Kernel, &cfg.Initrd); err != nil {
+		return vmm.Config{}, err
 	}
 	if set("cpus") {
 		cfg.CPUs = f.cpus

@@ -16,7 +16,7 @@ import (
 )
 
 var runCommand = command{
-	name: "run", synopsis: "--kernel PATH [--initrd PATH] [FLAGS]",
+	name: "run", synopsis: "[--kernel PATH [--initrd PATH]] [FLAGS]",
 	short: "boot a VM in the foreground, its serial console on this terminal",
 	long: "Boots a VM in the foreground. With --console stdio on a terminal, the terminal is\n" +
 		"in raw mode and goes to the guest; type Ctrl-A x to stop the VM (Ctrl-A Ctrl-A\n" +
