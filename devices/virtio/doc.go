@@ -13,6 +13,9 @@
 // runs out the queue's requests stay in the ring and the timer, armed for
 // when they fit, resumes serving.
 //
+// Scatter and Gather copy bytes into and out of a chain's buffers seen as
+// one run of bytes.
+//
 // Threads and ownership:
 //
 //   - vCPU goroutines call the transport (bus.Device), which calls

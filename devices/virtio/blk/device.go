@@ -181,7 +181,7 @@ func (d *Device) execute(r *request) (byte, uint64) {
 		d.stats.flushes.Add(1)
 		return d.ioStatus(d.backend.flush()), 0
 	case typeGetID:
-		return statusOK, uint64(scatter(r.data, d.id[:]))
+		return statusOK, uint64(virtio.Scatter(r.data, 0, d.id[:]))
 	default:
 		d.stats.unsupported.Add(1)
 		return statusUnsupp, 0
@@ -194,18 +194,6 @@ func (d *Device) ioStatus(err error) byte {
 		return statusIOErr
 	}
 	return statusOK
-}
-
-// scatter copies src across bufs in order and returns the bytes copied.
-func scatter(bufs [][]byte, src []byte) int {
-	n := 0
-	for _, b := range bufs {
-		if n == len(src) {
-			break
-		}
-		n += copy(b, src[n:])
-	}
-	return n
 }
 
 // Stats are the device's counters.

@@ -168,7 +168,7 @@ func (d *Device) receiveFrame() (bool, error) {
 	}
 	// The tap wrote its own header; the guest negotiated no offloads, so
 	// it gets flags 0, GSO_NONE and num_buffers 1.
-	scatter(r.bufs, rxHeader[:])
+	virtio.Scatter(r.bufs, 0, rxHeader[:])
 	if err := r.q.AddUsed(r.mem, r.head, uint32(n)); err != nil { // n <= room, which Pop bounded to 32 bits
 		return false, err
 	}
@@ -186,14 +186,4 @@ func (r *rxState) interrupt() error {
 		return r.irq.Signal(virtio.UsedBuffer)
 	}
 	return nil
-}
-
-// scatter copies src across bufs in order.
-func scatter(bufs [][]byte, src []byte) {
-	for _, b := range bufs {
-		if len(src) == 0 {
-			return
-		}
-		src = src[copy(b, src):]
-	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync/atomic"
 
+	"github.com/embervm/ember/devices/virtio"
 	"github.com/embervm/ember/devices/virtio/queue"
 	"github.com/embervm/ember/guestmem"
 )
@@ -56,7 +57,7 @@ func writeRlerror(out [][]byte, tag uint16, ecode uint32) uint32 {
 	b[4] = msgRlerror
 	binary.LittleEndian.PutUint16(b[5:], tag)
 	binary.LittleEndian.PutUint32(b[7:], ecode)
-	return uint32(scatter(out, 0, b[:]))
+	return uint32(virtio.Scatter(out, 0, b[:]))
 }
 
 // admit takes chain c for the server: it resolves the chain's buffers,
@@ -86,7 +87,7 @@ func (s *session) admit(mem *guestmem.Memory, c queue.Chain) (used uint32, err e
 	if sl.outCap < rlerrorSize {
 		return 0, errNoRoom
 	}
-	n := gather(sl.prefix[:], sl.in, 0)
+	n := virtio.Gather(sl.prefix[:], sl.in, 0)
 	if n < headerSize {
 		return 0, errShort
 	}
@@ -168,7 +169,7 @@ func (r *replyParser) feed(s *session, p []byte) {
 		} else {
 			k := min(uint32(len(p)), r.remain)
 			if r.slot >= 0 && !r.tooBig {
-				r.pos += uint32(scatter(r.out, int(r.pos), p[:k]))
+				r.pos += uint32(virtio.Scatter(r.out, int(r.pos), p[:k]))
 			}
 			r.remain -= k
 			p = p[k:]
@@ -203,7 +204,7 @@ func (r *replyParser) start(s *session) {
 		r.msize = sl.msize
 	}
 	r.out = sl.out
-	r.pos = uint32(scatter(r.out, 0, r.hdr[:]))
+	r.pos = uint32(virtio.Scatter(r.out, 0, r.hdr[:]))
 }
 
 // finish completes the reply's chain.
@@ -220,7 +221,7 @@ func (r *replyParser) finish(s *session) {
 		s.complete(uint16(r.slot), writeRlerror(sl.out, sl.guestTag, errnoENOBUFS))
 	case r.slot >= 0:
 		if r.msize != 0 && r.pos >= headerSize+4 {
-			scatter(r.out, headerSize, binary.LittleEndian.AppendUint32(nil, r.msize))
+			virtio.Scatter(r.out, headerSize, binary.LittleEndian.AppendUint32(nil, r.msize))
 		}
 		s.complete(uint16(r.slot), r.pos)
 	}

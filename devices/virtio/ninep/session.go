@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"github.com/hugelgupf/p9/p9"
+
+	"github.com/embervm/ember/devices/virtio"
 )
 
 // A session is one 9P connection: the p9 server's Handle running on a
@@ -177,7 +179,7 @@ func (sl *slot) copyOut(p []byte) int {
 		n = copy(p, sl.prefix[sl.read:min(sl.size, uint32(len(sl.prefix)))])
 	}
 	if n < len(p) {
-		n += gather(p[n:], sl.in, int(sl.read)+n)
+		n += virtio.Gather(p[n:], sl.in, int(sl.read)+n)
 	}
 	sl.read += uint32(n)
 	return n
@@ -197,40 +199,6 @@ func (w outbound) Write(p []byte) (int, error) {
 
 // Close implements io.Closer.
 func (outbound) Close() error { return nil }
-
-// gather copies bufs, from byte off on, into p and returns the count.
-func gather(p []byte, bufs [][]byte, off int) int {
-	n := 0
-	for _, b := range bufs {
-		if off >= len(b) {
-			off -= len(b)
-			continue
-		}
-		n += copy(p[n:], b[off:])
-		off = 0
-		if n == len(p) {
-			break
-		}
-	}
-	return n
-}
-
-// scatter copies p into bufs from byte off on and returns the count.
-func scatter(bufs [][]byte, off int, p []byte) int {
-	n := 0
-	for _, b := range bufs {
-		if off >= len(b) {
-			off -= len(b)
-			continue
-		}
-		n += copy(b[off:], p[n:])
-		off = 0
-		if n == len(p) {
-			break
-		}
-	}
-	return n
-}
 
 // le16 and le32 read little-endian integers.
 func le16(b []byte) uint16 { return binary.LittleEndian.Uint16(b) }

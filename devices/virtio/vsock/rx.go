@@ -212,13 +212,7 @@ func (d *Device) fillRST(bufs [][]byte) (uint32, bool) {
 func (d *Device) putHeader(bufs [][]byte, h *header, n int) uint32 {
 	var raw [hdrSize]byte
 	h.encode(raw[:])
-	src := raw[:]
-	for _, b := range bufs {
-		if len(src) == 0 {
-			break
-		}
-		src = src[copy(b, src):]
-	}
+	virtio.Scatter(bufs, 0, raw[:])
 	d.stats.rxPackets.Add(1)
 	return uint32(hdrSize + n)
 }
