@@ -32,32 +32,57 @@ func ServeQueueLimited(mem *guestmem.Memory, q *queue.Queue, irq Interrupt, th *
 	if th != nil && th.waiting {
 		return nil
 	}
-	for {
-		c, ok, err := q.Pop(mem)
-		var bad *queue.ChainError
-		switch {
-		case errors.As(err, &bad):
-			if bad.Head < q.Size() {
-				err = q.AddUsed(mem, bad.Head, 0)
-			} else {
-				err = nil
-			}
-		case err == nil && ok && th != nil && !th.Take(cost(c)):
+	// A refused Take leaves the throttle waiting, which ends PopEach.
+	unthrottled := func() bool { return th == nil || !th.waiting }
+	_, err := PopEach(mem, q, unthrottled, func(c queue.Chain) error {
+		if th != nil && !th.Take(cost(c)) {
 			q.Unpop()
-			ok = false
-		case err == nil && ok:
-			err = q.AddUsed(mem, c.Head, handle(c))
+			return nil
 		}
-		if err != nil {
-			return err
-		}
-		if !ok && bad == nil {
-			break
-		}
+		return q.AddUsed(mem, c.Head, handle(c))
+	})
+	if err != nil {
+		return err
 	}
 	if err := th.Err(); err != nil {
 		return fmt.Errorf("rate limit: %w", err)
 	}
+	return SignalUsed(mem, q, irq)
+}
+
+// PopEach passes q's available chains to handle, in order, for as long as
+// more (nil: always) allows another and the ring has one. handle uses its
+// chain (AddUsed), keeps it to use later, or gives it back (q.Unpop) and
+// makes more false. A malformed chain (counted by the queue) is returned
+// with length 0 when its head is in range, and dropped otherwise;
+// malformed says how many there were. The error is the queue's (broken)
+// or handle's, and ends the loop.
+func PopEach(mem *guestmem.Memory, q *queue.Queue, more func() bool, handle func(queue.Chain) error) (malformed int, err error) {
+	for more == nil || more() {
+		c, ok, err := q.Pop(mem)
+		var bad *queue.ChainError
+		switch {
+		case errors.As(err, &bad):
+			malformed++
+			err = nil
+			if bad.Head < q.Size() {
+				err = q.AddUsed(mem, bad.Head, 0)
+			}
+		case err == nil && !ok:
+			return malformed, nil // the ring is empty
+		case err == nil:
+			err = handle(c)
+		}
+		if err != nil {
+			return malformed, err
+		}
+	}
+	return malformed, nil
+}
+
+// SignalUsed raises a used buffer interrupt if the driver wants one for
+// the chains used since the last check (queue.NeedsInterrupt).
+func SignalUsed(mem *guestmem.Memory, q *queue.Queue, irq Interrupt) error {
 	if q.NeedsInterrupt(mem) {
 		return irq.Signal(UsedBuffer)
 	}

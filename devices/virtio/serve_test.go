@@ -58,3 +58,55 @@ func TestServeQueue(t *testing.T) {
 		t.Fatalf("ServeQueue on a broken ring = %v, want ErrBroken", err)
 	}
 }
+
+// TestPopEach: chains go to handle until more says no, a malformed one is
+// counted and used with length 0, and handle's error ends the loop.
+func TestPopEach(t *testing.T) {
+	d, err := queuetest.New(8, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var heads []uint16
+	for range 2 {
+		r, err := d.Add(queuetest.Writable(10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		heads = append(heads, r.Head)
+	}
+	// A malformed chain (self loop) in the last descriptor slot, which Add
+	// does not reach, then one more good chain.
+	if err := d.WriteDesc(7, queuetest.Desc{Addr: uint64(queuetest.Base), Len: 1, Flags: queuetest.FlagNext, Next: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Publish(7); err != nil {
+		t.Fatal(err)
+	}
+	last, err := d.Add(queuetest.Writable(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uint16
+	keep := func(c queue.Chain) error { got = append(got, c.Head); return nil } // kept: not used yet
+	bad, err := virtio.PopEach(d.Mem, d.Queue, func() bool { return len(got) < 1 }, keep)
+	if err != nil || bad != 0 || len(got) != 1 || got[0] != heads[0] {
+		t.Fatalf("PopEach while one fits: %d malformed, %v, handled %v; want [%d]", bad, err, got, heads[0])
+	}
+	stop := errors.New("stop")
+	bad, err = virtio.PopEach(d.Mem, d.Queue, nil, func(c queue.Chain) error {
+		got = append(got, c.Head)
+		if c.Head == last.Head {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || bad != 1 || len(got) != 3 || got[1] != heads[1] || got[2] != last.Head {
+		t.Fatalf("PopEach: %d malformed, %v, handled %v; want 1, stop, [%d %d %d]", bad, err, got, heads[0], heads[1], last.Head)
+	}
+	if used, err := d.Used(); err != nil || len(used) != 1 || used[0] != (queuetest.UsedElem{ID: 7, Len: 0}) {
+		t.Fatalf("used = %v, %v; want only the malformed chain, length 0", used, err)
+	}
+	if bad, err := virtio.PopEach(d.Mem, d.Queue, nil, keep); err != nil || bad != 0 || len(got) != 3 {
+		t.Fatalf("PopEach on an empty ring: %d, %v, handled %v", bad, err, got)
+	}
+}

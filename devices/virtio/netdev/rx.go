@@ -182,8 +182,5 @@ func (d *Device) receiveFrame() (bool, error) {
 // interrupt raises a used buffer interrupt if the driver wants one for the
 // buffers used since the last check.
 func (r *rxState) interrupt() error {
-	if r.q.NeedsInterrupt(r.mem) {
-		return r.irq.Signal(virtio.UsedBuffer)
-	}
-	return nil
+	return virtio.SignalUsed(r.mem, r.q, r.irq)
 }

@@ -216,31 +216,13 @@ func (d *Device) pump() error {
 	if err := d.returnUsed(); err != nil {
 		return err
 	}
-	for !d.session.full() {
-		c, ok, err := d.q.Pop(d.mem)
-		var bad *queue.ChainError
-		switch {
-		case errors.As(err, &bad):
-			d.stats.invalid.Add(1)
-			if bad.Head < d.q.Size() {
-				err = d.q.AddUsed(d.mem, bad.Head, 0)
-			} else {
-				err = nil
-			}
-		case err == nil && ok:
-			err = d.admit(c)
-		}
-		if err != nil {
-			return err
-		}
-		if !ok && bad == nil {
-			break
-		}
+	room := func() bool { return !d.session.full() }
+	malformed, err := virtio.PopEach(d.mem, d.q, room, d.admit)
+	d.stats.invalid.Add(uint64(malformed))
+	if err != nil {
+		return err
 	}
-	if d.q.NeedsInterrupt(d.mem) {
-		return d.irq.Signal(virtio.UsedBuffer)
-	}
-	return nil
+	return virtio.SignalUsed(d.mem, d.q, d.irq)
 }
 
 // admit passes chain c to the server, or answers it at once.

@@ -224,8 +224,5 @@ func (d *Device) sendEvent() error {
 			return err
 		}
 	}
-	if d.evq.NeedsInterrupt(d.mem) {
-		return d.irq.Signal(virtio.UsedBuffer)
-	}
-	return nil
+	return virtio.SignalUsed(d.mem, d.evq, d.irq)
 }

@@ -59,10 +59,7 @@ func (d *Device) receive() error {
 }
 
 func (d *Device) rxInterrupt() error {
-	if d.rxq.NeedsInterrupt(d.mem) {
-		return d.irq.Signal(virtio.UsedBuffer)
-	}
-	return nil
+	return virtio.SignalUsed(d.mem, d.rxq, d.irq)
 }
 
 // rxWork reports whether a packet may be waiting for the guest.
