@@ -114,32 +114,18 @@ func (d *Device) receive() error {
 // returned to the driver with length 0.
 func (d *Device) takeRxChain() (bool, error) {
 	r := &d.rx
-	for {
-		c, ok, err := r.q.Pop(r.mem)
-		var bad *queue.ChainError
-		switch {
-		case errors.As(err, &bad): // counted by the queue
-			if bad.Head < r.q.Size() {
-				if err := r.q.AddUsed(r.mem, bad.Head, 0); err != nil {
-					return false, err
-				}
-			}
-			continue
-		case err != nil:
-			return false, err
-		case !ok:
-			d.stats.rxNoBuffers.Add(1)
-			return false, nil
-		}
-		if err := r.parse(c); err != nil {
+	unheld := func() bool { return !r.held }
+	_, err := virtio.PopEach(r.mem, r.q, unheld, func(c queue.Chain) error {
+		if err := r.parse(c); err != nil { // else it holds c
 			d.stats.rxBadChains.Add(1)
-			if err := r.q.AddUsed(r.mem, c.Head, 0); err != nil {
-				return false, err
-			}
-			continue
+			return r.q.AddUsed(r.mem, c.Head, 0)
 		}
-		return true, nil
+		return nil
+	})
+	if err == nil && !r.held {
+		d.stats.rxNoBuffers.Add(1)
 	}
+	return r.held, err
 }
 
 // receiveFrame reads one frame from the tap into the held chain and, if
