@@ -196,33 +196,23 @@ func (d *Device) Restore() { d.resetEvent = true }
 // it has posted an event buffer (else the next event queue notification
 // does).
 func (d *Device) sendEvent() error {
-	for d.resetEvent {
-		c, ok, err := d.evq.Pop(d.mem)
-		var bad *queue.ChainError
-		switch {
-		case errors.As(err, &bad):
-			if bad.Head < d.evq.Size() {
-				if err := d.evq.AddUsed(d.mem, bad.Head, 0); err != nil {
-					return err
-				}
-			}
-			continue
-		case err != nil:
-			return err
-		case !ok:
-			return nil
-		}
-		var ev [eventSize]byte
-		binary.LittleEndian.PutUint32(ev[:], eventTransport)
-		n := uint32(0)
-		if len(c.Segments) > 0 && c.Segments[0].Writable && c.Segments[0].Len >= eventSize {
-			if _, err := d.mem.WriteAt(ev[:], int64(c.Segments[0].GPA)); err == nil {
-				n, d.resetEvent = eventSize, false
-			}
-		}
-		if err := d.evq.AddUsed(d.mem, c.Head, n); err != nil {
-			return err
-		}
+	owed := func() bool { return d.resetEvent }
+	if _, err := virtio.PopEach(d.mem, d.evq, owed, d.putEvent); err != nil {
+		return err
 	}
 	return virtio.SignalUsed(d.mem, d.evq, d.irq)
+}
+
+// putEvent writes the TRANSPORT_RESET event into event chain c and uses
+// it; a chain too small for it is used with length 0.
+func (d *Device) putEvent(c queue.Chain) error {
+	var ev [eventSize]byte
+	binary.LittleEndian.PutUint32(ev[:], eventTransport)
+	n := uint32(0)
+	if len(c.Segments) > 0 && c.Segments[0].Writable && c.Segments[0].Len >= eventSize {
+		if _, err := d.mem.WriteAt(ev[:], int64(c.Segments[0].GPA)); err == nil {
+			n, d.resetEvent = eventSize, false
+		}
+	}
+	return d.evq.AddUsed(d.mem, c.Head, n)
 }

@@ -141,6 +141,26 @@ func TestGuestConnectRefused(t *testing.T) {
 	}
 }
 
+// TestReceiveNoBuffers: a packet for the guest with no receive buffer
+// waits, counted, until the driver posts one; a buffer with nothing to
+// put in it stays posted.
+func TestReceiveNoBuffers(t *testing.T) {
+	h := newHarness(t)
+	h.send(guestHdr(opRequest, 40000, 6000), nil) // refused: an RST for the guest
+	if s := h.dev.Stats(); s.RxNoBuffers != 1 || len(h.packets()) != 0 {
+		t.Fatalf("with no buffer: stats %+v", s)
+	}
+	h.post(2, 4096)
+	h.one(opRst)
+	if s := h.dev.Stats(); s.RxNoBuffers != 1 {
+		t.Fatalf("with buffers: stats %+v", s)
+	}
+	h.post(0, 0) // no work: the spare buffer is not taken
+	if len(h.packets()) != 0 || len(h.rxReqs) != 1 {
+		t.Fatalf("a buffer was used with nothing to send: %d left posted", len(h.rxReqs))
+	}
+}
+
 // A guest that never reads: it gave 4 KiB of credit and its fwd_cnt
 // stays 0, so ember reads 4 KiB from the host socket and then no more,
 // however much the host wrote; a credit update lets the next 4 KiB

@@ -21,39 +21,28 @@ const rxBatch = 64
 // work stays queued until the driver adds some (its notification calls
 // receive again).
 func (d *Device) receive() error {
-	for n := 1; d.rxWork(); n++ {
-		c, ok, err := d.rxq.Pop(d.mem)
-		var bad *queue.ChainError
-		switch {
-		case errors.As(err, &bad): // counted by the queue
-			if bad.Head < d.rxq.Size() {
-				err = d.rxq.AddUsed(d.mem, bad.Head, 0)
-			} else {
-				err = nil
-			}
-			if err != nil {
-				return err
-			}
-			continue
-		case err != nil:
-			return err
-		case !ok:
-			d.stats.rxNoBuffers.Add(1)
-			return d.rxInterrupt()
-		}
+	n, idle := 0, false // idle: no connection had a packet after all
+	more := func() bool { return !idle && d.rxWork() }
+	_, err := virtio.PopEach(d.mem, d.rxq, more, func(c queue.Chain) error {
 		used, filled := d.fill(c)
 		if !filled {
-			d.rxq.Unpop() // nothing was ready after all: keep the buffer
-			break
+			d.rxq.Unpop() // keep the buffer
+			idle = true
+			return nil
 		}
 		if err := d.rxq.AddUsed(d.mem, c.Head, used); err != nil {
 			return err
 		}
-		if n%rxBatch == 0 {
-			if err := d.rxInterrupt(); err != nil {
-				return err
-			}
+		if n++; n%rxBatch == 0 {
+			return d.rxInterrupt()
 		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if more() { // PopEach stopped on an empty ring
+		d.stats.rxNoBuffers.Add(1)
 	}
 	return d.rxInterrupt()
 }
