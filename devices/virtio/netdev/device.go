@@ -9,8 +9,8 @@ import (
 )
 
 // frameIO carries whole frames, each a HeaderSize-byte vnet header
-// followed by an Ethernet frame. A tap implements it; tests use a
-// SOCK_SEQPACKET socketpair, which also keeps frames whole.
+// followed by an Ethernet frame: a tap (tap.go) or a frame socket
+// (socket.go, on which tests also stand in for a tap).
 type frameIO interface {
 	// FD is the non-blocking fd the worker waits on (edge-triggered).
 	FD() int
@@ -26,10 +26,10 @@ type frameIO interface {
 
 // Device is a virtio network device on a tap or a frame socket.
 type Device struct {
-	name   string // the tap's name, or the frame socket's, for messages
-	tap    string // the tap's name; "" on a frame socket
-	io     frameIO
-	config [configLen]byte
+	backend string // "tap NAME" or "frame socket NAME", for messages
+	tap     string // the tap's name; "" on a frame socket
+	io      frameIO
+	config  [configLen]byte
 	// offload: the backend takes the guest's transmit offloads
 	// (txOffloads): a tap does, a frame socket (usernet's netstack) not.
 	offload bool
@@ -62,9 +62,7 @@ func New(opts Options) (*Device, error) {
 		return nil, err
 	}
 	var io frameIO
-	name := opts.Tap
 	if opts.Frames != nil {
-		name = opts.Frames.Name()
 		io, err = openFrameSocket(opts.Frames)
 	} else {
 		io, err = openTap(opts.Tap)
@@ -72,7 +70,7 @@ func New(opts Options) (*Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := newDevice(name, io, mac)
+	d := newDevice(opts.name(), io, mac)
 	d.tap = opts.Tap
 	d.offload = opts.Frames == nil
 	if err := d.limit(opts.Rate); err != nil {
@@ -85,20 +83,26 @@ func New(opts Options) (*Device, error) {
 func (d *Device) limit(rate ratelimit.Config) error {
 	var err error
 	if d.rxThrottle, err = virtio.NewThrottle(rate); err != nil {
-		return fmt.Errorf("virtio-net %s: %w", d.name, err)
+		return d.errorf("%w", err)
 	}
 	if d.txThrottle, err = virtio.NewThrottle(rate); err != nil {
-		return fmt.Errorf("virtio-net %s: %w", d.name, err)
+		return d.errorf("%w", err)
 	}
 	return nil
 }
 
-// newDevice makes a device on io with the given MAC (already checked).
-func newDevice(name string, io frameIO, mac [6]byte) *Device {
-	d := &Device{name: name, io: io}
+// newDevice makes a device on io, which backend names ("tap NAME" or
+// "frame socket NAME"), with the given MAC (already checked).
+func newDevice(backend string, io frameIO, mac [6]byte) *Device {
+	d := &Device{backend: backend, io: io}
 	copy(d.config[configMAC:], mac[:])
 	d.config[configStatus] = statusLinkUp // le16: the high byte stays 0
 	return d
+}
+
+// errorf is fmt.Errorf behind the device's name and backend.
+func (d *Device) errorf(format string, args ...any) error {
+	return fmt.Errorf("virtio-net on %s: %w", d.backend, fmt.Errorf(format, args...))
 }
 
 // Tap returns the name of the device's tap, or "" on a frame socket.
@@ -135,16 +139,16 @@ func (d *Device) ReadConfig(off uint64, data []byte) { virtio.ReadConfigBytes(d.
 // the configuration space of a network device (§5.1.4.2).
 func (d *Device) WriteConfig(off uint64, data []byte) {}
 
-// Activate starts the worker on both queues and the tap. Both queues must
-// be ready.
+// Activate starts the worker on both queues and the backend. Both queues
+// must be ready.
 func (d *Device) Activate(a virtio.Activation) error {
 	rxq, rxn, err := a.Queue(rxQueue)
 	if err != nil {
-		return fmt.Errorf("virtio-net %s: receive %w", d.name, err)
+		return d.errorf("receive %w", err)
 	}
 	txq, txn, err := a.Queue(txQueue)
 	if err != nil {
-		return fmt.Errorf("virtio-net %s: transmit %w", d.name, err)
+		return d.errorf("transmit %w", err)
 	}
 	d.rx = rxState{mem: a.Mem, q: rxq, irq: a.IRQ}
 	d.tx = txState{mem: a.Mem, q: txq, irq: a.IRQ, features: a.Features & d.Features()}

@@ -55,7 +55,7 @@ func FuzzTx(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer unix.Close(fds[1])
-		dev := newDevice("fuzz0", &frameSocket{fd: fds[0]}, testMAC)
+		dev := newDevice("frame socket fuzz0", &frameSocket{fd: fds[0]}, testMAC)
 		defer dev.Close()
 		d, err := queuetest.New(fuzzQueue, fuzzData)
 		if err != nil {

@@ -35,7 +35,7 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := attach(t, newDevice("fake0", &frameSocket{fd: fds[0]}, testMAC))
+	h := attach(t, newDevice("frame socket fake0", &frameSocket{fd: fds[0]}, testMAC))
 	h.peer = fds[1]
 	t.Cleanup(func() { unix.Close(h.peer) })
 	return h

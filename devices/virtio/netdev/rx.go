@@ -12,7 +12,7 @@ import (
 
 // rxBatch is how many frames the receive path gives the guest before it
 // checks whether the driver wants an interrupt, so a long burst does not
-// keep the driver waiting until the tap is empty.
+// keep the driver waiting until the backend is empty.
 const rxBatch = 64
 
 // rxState is the receive queue, owned by the worker.
@@ -28,8 +28,8 @@ type rxState struct {
 	bufs [][]byte // its buffers in guest memory, in chain order, then spare
 	room uint64   // their total length, without spare
 
-	// spare is one device-owned byte read after the chain's buffers. A
-	// tap truncates a frame that does not fit without saying so; a read
+	// spare is one device-owned byte read after the chain's buffers. The
+	// backend truncates a frame that does not fit without saying so; a read
 	// that reaches spare means the frame was longer than the chain.
 	spare [1]byte
 }
@@ -65,16 +65,17 @@ func (r *rxState) parse(c queue.Chain) error {
 	return nil
 }
 
-// receive moves frames from the tap into the guest's receive buffers until
-// the tap has none left (EAGAIN) or the guest has no buffer left, then
-// interrupts the driver if it wants. It runs on the worker when the tap
-// becomes readable and when the driver adds receive buffers. Stopping
-// with the guest out of buffers leaves frames in the tap; the driver's
-// next receive queue notification calls receive again, which reads on
-// until EAGAIN, so the tap's edge-triggered wake-ups resume. The receive
-// rate limit stops it the same way, before a frame is read (its size is
-// not known yet): frames wait in the tap until the throttle's timer
-// calls receive again, and each frame delivered is charged.
+// receive moves frames from the backend into the guest's receive buffers
+// until the backend has none left (EAGAIN) or the guest has no buffer
+// left, then interrupts the driver if it wants. It runs on the worker
+// when the backend becomes readable and when the driver adds receive
+// buffers. Stopping with the guest out of buffers leaves frames in the
+// backend; the driver's next receive queue notification calls receive
+// again, which reads on until EAGAIN, so the backend's edge-triggered
+// wake-ups resume. The receive rate limit stops it the same way, before a
+// frame is read (its size is not known yet): frames wait in the backend
+// until the throttle's timer calls receive again, and each frame
+// delivered is charged.
 func (d *Device) receive() error {
 	r := &d.rx
 	for n := 1; ; n++ {
@@ -104,7 +105,7 @@ func (d *Device) receive() error {
 		}
 	}
 	if err := d.rxThrottle.Err(); err != nil {
-		return fmt.Errorf("virtio-net %s: receive rate limit: %w", d.name, err)
+		return d.errorf("receive rate limit: %w", err)
 	}
 	return r.interrupt()
 }
@@ -128,9 +129,9 @@ func (d *Device) takeRxChain() (bool, error) {
 	return r.held, err
 }
 
-// receiveFrame reads one frame from the tap into the held chain and, if
-// it fits, gives the chain to the driver. It returns false when the tap
-// had no frame. A frame too big for the chain (it reached the spare byte)
+// receiveFrame reads one frame from the backend into the held chain and,
+// if it fits, gives the chain to the driver. It returns false when the
+// backend had no frame. A frame too big for the chain (it reached the spare byte)
 // is dropped; the chain is kept for the next frame.
 func (d *Device) receiveFrame() (bool, error) {
 	r := &d.rx
@@ -144,7 +145,7 @@ func (d *Device) receiveFrame() (bool, error) {
 		d.stats.rxDropTap.Add(1)
 		return true, nil
 	case err != nil:
-		return false, fmt.Errorf("virtio-net %s: read from the tap: %w", d.name, err)
+		return false, d.errorf("read: %w", err)
 	case uint64(n) > r.room:
 		d.stats.rxDropTooBig.Add(1)
 		return true, nil
@@ -152,7 +153,7 @@ func (d *Device) receiveFrame() (bool, error) {
 		d.stats.rxDropTap.Add(1)
 		return true, nil
 	}
-	// The tap wrote its own header; the guest negotiated no offloads, so
+	// The backend wrote its own header; the guest negotiated no offloads, so
 	// it gets flags 0, GSO_NONE and num_buffers 1.
 	virtio.Scatter(r.bufs, 0, rxHeader[:])
 	if err := r.q.AddUsed(r.mem, r.head, uint32(n)); err != nil { // n <= room, which Pop bounded to 32 bits

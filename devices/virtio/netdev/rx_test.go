@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/embervm/ember/devices/virtio/queue/queuetest"
@@ -203,7 +204,10 @@ func (s *scriptIO) ReadFrame(bufs [][]byte) (int, error) {
 	return 0, err
 }
 
-func TestReceiveTapErrors(t *testing.T) {
+// TestReceiveBackendErrors: a frame the backend cannot describe is
+// dropped and counted; any other read error fails the device, naming the
+// backend as it is (here a frame socket, not a tap).
+func TestReceiveBackendErrors(t *testing.T) {
 	h := newHarness(t)
 	h.add(h.rx, queuetest.Writable(1530))
 	sp := h.dev.io.(*frameSocket)
@@ -215,8 +219,9 @@ func TestReceiveTapErrors(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 	h.dev.io = &scriptIO{frameSocket: *sp, errs: []error{unix.EBADFD}}
-	if err := h.dev.receive(); !errors.Is(err, unix.EBADFD) {
-		t.Fatalf("receive with a broken tap = %v, want EBADFD", err)
+	err := h.dev.receive()
+	if !errors.Is(err, unix.EBADFD) || !strings.HasPrefix(err.Error(), "virtio-net on frame socket fake0: read: ") {
+		t.Fatalf("receive with a broken backend = %v, want EBADFD from 'virtio-net on frame socket fake0: read'", err)
 	}
 	h.dev.io = sp
 }

@@ -3,20 +3,22 @@ package netdev
 import "sync/atomic"
 
 // Stats are the device's counters since it was created. Byte counts are
-// Ethernet frame bytes, without the vnet header.
+// Ethernet frame bytes, without the vnet header. The backend is a tap or
+// a frame socket: RxDropTap and TxDropTap (rx_drop_tap, tx_drop_tap, the
+// API's names) count either's failures.
 type Stats struct {
 	RxFrames uint64 `json:"rx_frames"` // frames given to the guest
 	RxBytes  uint64 `json:"rx_bytes"`
-	TxFrames uint64 `json:"tx_frames"` // frames written to the tap
+	TxFrames uint64 `json:"tx_frames"` // frames written to the backend
 	TxBytes  uint64 `json:"tx_bytes"`
 
 	// RxNoBuffers counts the times the receive path stopped reading the
-	// tap because the guest had posted no receive buffer. Nothing is
-	// lost: frames wait in the tap until the driver adds buffers.
+	// backend because the guest had posted no receive buffer. Nothing is
+	// lost: frames wait in the backend until the driver adds buffers.
 	RxNoBuffers uint64 `json:"rx_no_buffers"`
 	// Receive drops, by reason.
 	RxDropTooBig uint64 `json:"rx_drop_too_big"` // frame larger than the guest's buffer chain
-	RxDropTap    uint64 `json:"rx_drop_tap"`     // frame the tap failed to deliver (read error)
+	RxDropTap    uint64 `json:"rx_drop_tap"`     // frame the backend failed to deliver (read error)
 	// RxBadChains counts receive chains returned unused (length 0): a
 	// device-readable segment, or too short for any frame.
 	RxBadChains uint64 `json:"rx_bad_chains"`
@@ -25,11 +27,11 @@ type Stats struct {
 	TxDropMalformed uint64 `json:"tx_drop_malformed"` // chain with a device-writable segment (or a buffer outside guest memory)
 	TxDropLength    uint64 `json:"tx_drop_length"`    // shorter than a vnet and an Ethernet header, or longer than MaxTxLen
 	TxDropHeader    uint64 `json:"tx_drop_header"`    // header requests an offload that was not negotiated
-	TxDropBusy      uint64 `json:"tx_drop_busy"`      // the tap would block (EAGAIN)
-	TxDropTap       uint64 `json:"tx_drop_tap"`       // other tap write failures, e.g. EIO while the tap is down
+	TxDropBusy      uint64 `json:"tx_drop_busy"`      // the backend would block (EAGAIN)
+	TxDropTap       uint64 `json:"tx_drop_tap"`       // other backend write failures: EIO while a tap is down, a frame socket's peer gone
 
 	// Times each direction's rate limit made it wait (nothing is lost:
-	// frames wait in the tap or the transmit ring).
+	// frames wait in the backend or the transmit ring).
 	RxThrottled uint64 `json:"rx_throttled"`
 	TxThrottled uint64 `json:"tx_throttled"`
 }

@@ -22,7 +22,7 @@ type txState struct {
 // txFrame is a parsed transmit chain.
 type txFrame struct {
 	hdr  [HeaderSize]byte // a copy of the guest's vnet header
-	bufs [][]byte         // what goes to the tap: a header (txHeader or hdr), then the frame in guest memory
+	bufs [][]byte         // what goes to the backend: a header (txHeader or hdr), then the frame in guest memory
 	len  uint64           // frame bytes after the vnet header
 }
 
@@ -115,7 +115,7 @@ func checkOffload(hdr [HeaderSize]byte, features uint64) error {
 	return nil
 }
 
-// transmit sends every available transmit chain to the tap, as far as
+// transmit sends every available transmit chain to the backend, as far as
 // the transmit rate limit allows. It runs on the worker when the driver
 // notifies the transmit queue and when the rate limit's timer fires.
 func (d *Device) transmit() error {
@@ -135,8 +135,8 @@ func txCost(c queue.Chain) uint64 {
 
 // transmitChain sends one chain as a frame. The device writes nothing
 // into a transmit chain, so the used length is always 0. A frame that
-// cannot be sent is dropped and counted: a tap that would block (EAGAIN)
-// or is down (EIO) must not stall the queue.
+// cannot be sent is dropped and counted: a backend that would block
+// (EAGAIN) or is down (EIO) must not stall the queue.
 func (d *Device) transmitChain(c queue.Chain) uint32 {
 	f := &d.tx.frame
 	if err := parseTx(d.tx.mem, c, f, d.tx.features); err != nil {
