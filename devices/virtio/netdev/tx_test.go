@@ -5,7 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/embervm/ember/devices/virtio"
+	"github.com/embervm/ember/devices/virtio/queue"
 	"github.com/embervm/ember/devices/virtio/queue/queuetest"
+	"github.com/embervm/ember/devices/virtio/virtiotest"
 	"golang.org/x/sys/unix"
 )
 
@@ -276,9 +279,8 @@ func TestTransmitOffloadRefused(t *testing.T) {
 	}
 }
 
-// TestOffloadFeatures checks that a tap offers the transmit offloads, a
-// frame socket (usernet's netstack cannot take them) does not, and that
-// Activate keeps only what was both offered and negotiated.
+// TestOffloadFeatures checks that a tap offers the transmit offloads and
+// a frame socket (usernet's netstack cannot take them) does not.
 func TestOffloadFeatures(t *testing.T) {
 	h := newHarness(t)
 	if f := h.dev.Features(); f&txOffloads != 0 {
@@ -287,5 +289,71 @@ func TestOffloadFeatures(t *testing.T) {
 	h.dev.offload = true
 	if f := h.dev.Features(); f != featureMAC|featureStatus|txOffloads {
 		t.Fatalf("tap offers %#x, want MAC, STATUS, CSUM, HOST_TSO4, HOST_TSO6", f)
+	}
+}
+
+// TestActivateOffloads checks that Activate keeps the transmit offloads
+// that were both offered and negotiated: through the worker, a header
+// asking for an offload the driver did not negotiate, or that the backend
+// did not offer, is dropped; the others reach the backend.
+func TestActivateOffloads(t *testing.T) {
+	csum := [HeaderSize]byte{hdrFlags: hdrFNeedsCSUM, 6: 34, 8: 16}
+	headers := []struct {
+		hdr   [HeaderSize]byte
+		needs uint64
+	}{
+		{csum, featureCSUM},
+		{offloadHeader(gsoTCPv4), featureCSUM | featureHostTSO4},
+		{offloadHeader(gsoTCPv6), featureCSUM | featureHostTSO6},
+	}
+	for _, tt := range []struct {
+		name       string
+		offered    bool // a tap's backend
+		negotiated uint64
+		want       uint64 // the offloads in force
+	}{
+		{"tap, all negotiated", true, txOffloads, txOffloads},
+		{"tap, none negotiated", true, 0, 0},
+		{"tap, CSUM and TSO4 negotiated", true, featureCSUM | featureHostTSO4, featureCSUM | featureHostTSO4},
+		{"frame socket, all negotiated", false, txOffloads, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.dev.offload = tt.offered
+			rxn, txn := virtiotest.NewEventFD(t), virtiotest.NewEventFD(t)
+			irq := make(virtiotest.ChanIRQ, 10)
+			err := h.dev.Activate(virtio.Activation{
+				Mem: h.mem, Features: featureMAC | tt.negotiated, Queues: []*queue.Queue{h.rx.Queue, h.tx.Queue},
+				Notify: []virtio.Notifier{rxn, txn}, IRQ: irq, Fail: func(err error) { t.Errorf("device failed: %v", err) },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer h.dev.Reset()
+			var sent [][HeaderSize]byte
+			for _, o := range headers {
+				h.add(h.tx, split(withHeader(o.hdr, frame(1514, 6)), HeaderSize)...)
+				if o.needs&^tt.want == 0 {
+					sent = append(sent, o.hdr)
+				}
+			}
+			if err := txn.Signal(); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-irq:
+			case <-time.After(5 * time.Second):
+				t.Fatal("no transmit interrupt")
+			}
+			for _, hdr := range sent {
+				hdr[hdrNumBuffers] = 0
+				if got := h.recv(time.Second); len(got) < HeaderSize || !bytes.Equal(got[:HeaderSize], hdr[:]) {
+					t.Fatalf("backend got %x..., want header %x", got[:min(len(got), HeaderSize)], hdr)
+				}
+			}
+			if s := h.dev.Stats(); s.TxFrames != uint64(len(sent)) || s.TxDropHeader != uint64(len(headers)-len(sent)) {
+				t.Fatalf("stats %+v: want %d frames sent, the rest dropped for their header", s, len(sent))
+			}
+		})
 	}
 }
