@@ -7,6 +7,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/embervm/ember/devices/virtio"
+	"github.com/embervm/ember/devices/virtio/queue"
 	"github.com/embervm/ember/devices/virtio/queue/queuetest"
 	"github.com/embervm/ember/devices/virtio/virtiotest"
 	"github.com/embervm/ember/guestmem"
@@ -31,14 +33,23 @@ const harnessData = 1 << 20 // buffer space per mock driver
 // newHarness makes a device on a socketpair stand-in tap.
 func newHarness(t testing.TB) *harness {
 	t.Helper()
+	dev, peer := fakeDevice(t)
+	h := attach(t, dev)
+	h.peer = peer
+	return h
+}
+
+// fakeDevice makes a device on one end of a socketpair, a frame socket
+// standing in for a tap, and returns it and the other end (closed at the
+// end of the test).
+func fakeDevice(t testing.TB) (*Device, int) {
+	t.Helper()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := attach(t, newDevice("frame socket fake0", &frameSocket{fd: fds[0]}, testMAC))
-	h.peer = fds[1]
-	t.Cleanup(func() { unix.Close(h.peer) })
-	return h
+	t.Cleanup(func() { unix.Close(fds[1]) })
+	return newDevice("frame socket fake0", &frameSocket{fd: fds[0]}, testMAC), fds[1]
 }
 
 // attach lays out mock drivers for dev's two queues in fresh guest
@@ -68,6 +79,43 @@ func attach(t testing.TB, dev *Device) *harness {
 		}
 	})
 	return h
+}
+
+// activate gives dev mock driver queues and starts its worker.
+func activate(t *testing.T, dev *Device) (*harness, *virtio.EventFD, *virtio.EventFD, virtiotest.ChanIRQ) {
+	t.Helper()
+	return activateWith(t, dev, 0)
+}
+
+// activateWith is activate with the driver having negotiated features.
+func activateWith(t *testing.T, dev *Device, features uint64) (*harness, *virtio.EventFD, *virtio.EventFD, virtiotest.ChanIRQ) {
+	t.Helper()
+	h := attach(t, dev)
+	dev.rx, dev.tx = rxState{}, txState{} // the worker gets them from Activate
+	rxn, txn := virtiotest.NewEventFD(t), virtiotest.NewEventFD(t)
+	irq := make(virtiotest.ChanIRQ, 100)
+	if err := dev.Activate(virtio.Activation{
+		Mem: h.mem, Features: features, Queues: []*queue.Queue{h.rx.Queue, h.tx.Queue},
+		Notify: []virtio.Notifier{rxn, txn}, IRQ: irq, Fail: func(err error) { t.Errorf("device failed: %v", err) },
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dev.Reset)
+	return h, rxn, txn, irq
+}
+
+// transmitWait notifies the transmit queue and waits for the interrupt
+// that says its chains were used.
+func transmitWait(t *testing.T, txn *virtio.EventFD, irq virtiotest.ChanIRQ) {
+	t.Helper()
+	if err := txn.Signal(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-irq:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no transmit interrupt")
+	}
 }
 
 // tapHeader is the vnet header the stand-in tap puts before frames for

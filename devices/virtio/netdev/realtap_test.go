@@ -13,7 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/embervm/ember/devices/virtio"
-	"github.com/embervm/ember/devices/virtio/queue"
 	"github.com/embervm/ember/devices/virtio/queue/queuetest"
 	"github.com/embervm/ember/devices/virtio/virtiotest"
 )
@@ -223,14 +222,7 @@ func TestRealTapOffload(t *testing.T) {
 	binary.LittleEndian.PutUint16(hdr[6:], ethHeaderLen+20)    // csum_start: the TCP header
 	binary.LittleEndian.PutUint16(hdr[8:], 16)                 // csum_offset: TCP's checksum field
 	h.add(h.tx, split(withHeader(hdr, f), HeaderSize, 1000)...)
-	if err := txn.Signal(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-irq:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no transmit interrupt")
-	}
+	transmitWait(t, txn, irq)
 	if s := rt.dev.Stats(); s.TxFrames != 1 || s.TxDropTap != 0 || s.TxDropHeader != 0 {
 		t.Fatalf("stats %+v: want the offload frame written", s)
 	}
@@ -239,45 +231,15 @@ func TestRealTapOffload(t *testing.T) {
 	}
 }
 
-// activate gives dev mock driver queues and starts its worker.
-func activate(t *testing.T, dev *Device) (*harness, *virtio.EventFD, *virtio.EventFD, virtiotest.ChanIRQ) {
-	t.Helper()
-	return activateWith(t, dev, 0)
-}
-
-// activateWith is activate with the driver having negotiated features.
-func activateWith(t *testing.T, dev *Device, features uint64) (*harness, *virtio.EventFD, *virtio.EventFD, virtiotest.ChanIRQ) {
-	t.Helper()
-	h := attach(t, dev)
-	dev.rx, dev.tx = rxState{}, txState{} // the worker gets them from Activate
-	rxn, txn := virtiotest.NewEventFD(t), virtiotest.NewEventFD(t)
-	irq := make(virtiotest.ChanIRQ, 100)
-	if err := dev.Activate(virtio.Activation{
-		Mem: h.mem, Features: features, Queues: []*queue.Queue{h.rx.Queue, h.tx.Queue},
-		Notify: []virtio.Notifier{rxn, txn}, IRQ: irq, Fail: func(err error) { t.Errorf("device failed: %v", err) },
-	}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(dev.Reset)
-	return h, rxn, txn, irq
-}
-
 // realTransmit sends a frame from the guest: it comes out of the tap into
 // the namespace.
 func realTransmit(t *testing.T, h *harness, rt *realTap, txn *virtio.EventFD, irq virtiotest.ChanIRQ) {
 	t.Helper()
 	out := frame(200, 7)
 	h.add(h.tx, split(withHeader([HeaderSize]byte{}, out), HeaderSize)...)
-	if err := txn.Signal(); err != nil {
-		t.Fatal(err)
-	}
+	transmitWait(t, txn, irq)
 	if got := recvPacket(t, rt.pkt, out[ethHeaderLen:]); !bytes.Equal(got, out) {
 		t.Fatalf("AF_PACKET got %x, want %x", got, out)
-	}
-	select {
-	case <-irq: // the transmit chain's used buffer interrupt
-	case <-time.After(5 * time.Second):
-		t.Fatal("no transmit interrupt")
 	}
 }
 

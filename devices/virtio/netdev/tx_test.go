@@ -5,10 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/embervm/ember/devices/virtio"
-	"github.com/embervm/ember/devices/virtio/queue"
 	"github.com/embervm/ember/devices/virtio/queue/queuetest"
-	"github.com/embervm/ember/devices/virtio/virtiotest"
 	"golang.org/x/sys/unix"
 )
 
@@ -318,18 +315,10 @@ func TestActivateOffloads(t *testing.T) {
 		{"frame socket, all negotiated", false, txOffloads, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t)
-			h.dev.offload = tt.offered
-			rxn, txn := virtiotest.NewEventFD(t), virtiotest.NewEventFD(t)
-			irq := make(virtiotest.ChanIRQ, 10)
-			err := h.dev.Activate(virtio.Activation{
-				Mem: h.mem, Features: featureMAC | tt.negotiated, Queues: []*queue.Queue{h.rx.Queue, h.tx.Queue},
-				Notify: []virtio.Notifier{rxn, txn}, IRQ: irq, Fail: func(err error) { t.Errorf("device failed: %v", err) },
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer h.dev.Reset()
+			dev, peer := fakeDevice(t)
+			dev.offload = tt.offered
+			h, _, txn, irq := activateWith(t, dev, featureMAC|tt.negotiated)
+			h.peer = peer
 			var sent [][HeaderSize]byte
 			for _, o := range headers {
 				h.add(h.tx, split(withHeader(o.hdr, frame(1514, 6)), HeaderSize)...)
@@ -337,14 +326,7 @@ func TestActivateOffloads(t *testing.T) {
 					sent = append(sent, o.hdr)
 				}
 			}
-			if err := txn.Signal(); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case <-irq:
-			case <-time.After(5 * time.Second):
-				t.Fatal("no transmit interrupt")
-			}
+			transmitWait(t, txn, irq)
 			for _, hdr := range sent {
 				hdr[hdrNumBuffers] = 0
 				if got := h.recv(time.Second); len(got) < HeaderSize || !bytes.Equal(got[:HeaderSize], hdr[:]) {
