@@ -71,12 +71,9 @@ func (s *frameSocket) ReadFrame(bufs [][]byte) (int, error) { return readv(s.fd,
 // WriteFrame sends bufs, concatenated, as one message. A peer that is
 // gone is EPIPE, not SIGPIPE.
 func (s *frameSocket) WriteFrame(bufs [][]byte) (int, error) {
-	for {
-		n, err := unix.SendmsgBuffers(s.fd, bufs, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
-		if !errors.Is(err, unix.EINTR) {
-			return n, err
-		}
-	}
+	return retryEINTR(func() (int, error) {
+		return unix.SendmsgBuffers(s.fd, bufs, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+	})
 }
 
 // Close closes the descriptor. Closing twice is a no-op.

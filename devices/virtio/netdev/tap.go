@@ -136,18 +136,18 @@ func (t *tap) ReadFrame(bufs [][]byte) (int, error) { return readv(t.fd, bufs) }
 // readv reads into bufs, again when interrupted: one frame from a tap or a
 // frame socket.
 func readv(fd int, bufs [][]byte) (int, error) {
-	for {
-		n, err := unix.Readv(fd, bufs)
-		if !errors.Is(err, unix.EINTR) {
-			return n, err
-		}
-	}
+	return retryEINTR(func() (int, error) { return unix.Readv(fd, bufs) })
 }
 
 // WriteFrame writes bufs, concatenated, as one frame.
 func (t *tap) WriteFrame(bufs [][]byte) (int, error) {
+	return retryEINTR(func() (int, error) { return unix.Writev(t.fd, bufs) })
+}
+
+// retryEINTR calls io again for as long as a signal interrupts it.
+func retryEINTR(io func() (int, error)) (int, error) {
 	for {
-		n, err := unix.Writev(t.fd, bufs)
+		n, err := io()
 		if !errors.Is(err, unix.EINTR) {
 			return n, err
 		}
