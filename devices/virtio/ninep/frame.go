@@ -12,7 +12,8 @@ import (
 
 // The framing the device reads and writes itself (the p9 library encodes
 // and decodes everything else): the 7-byte message header size[4] type[1]
-// tag[2]; Txattrcreate, which it refuses itself; three fields it rewrites: Tversion's msize, which the server
+// tag[2]; Txattrcreate, which it refuses itself, and Txattrwalk of a named
+// attribute, which it answers ENODATA itself; three fields it rewrites: Tversion's msize, which the server
 // always gets as MaxMessageSize (the device bounds every message by that
 // itself, and p9 ends the whole connection on a message over the msize it
 // agreed, which a guest could otherwise provoke by agreeing a small one),
@@ -23,10 +24,14 @@ import (
 const (
 	headerSize  = 7
 	rlerrorSize = headerSize + 4 // Rlerror: header, ecode[4]
+	// Txattrwalk: header, fid[4], newfid[4], name[s] (length[2], bytes):
+	// its size with an empty name, a listxattr(2)
+	txattrwalkUnnamed = headerSize + 4 + 4 + 2
 
 	msgRlerror      = 7
 	msgTversion     = 100
 	msgRversion     = 101
+	msgTxattrwalk   = 30
 	msgTxattrcreate = 32
 	msgTflush       = 108
 
@@ -34,6 +39,7 @@ const (
 	unusedTag = 0xfffe // a server tag no slot has: Tflush of a request no longer in flight
 
 	errnoEINVAL     = 22
+	errnoENODATA    = 61
 	errnoEMSGSIZE   = 90
 	errnoEOPNOTSUPP = 95
 	errnoENOBUFS    = 105
@@ -47,6 +53,7 @@ var (
 	errBadSize = errors.New("message size field does not match its buffers")
 	errTooBig  = errors.New("message larger than the maximum message size")
 	errXattr   = errors.New("extended attributes are not shared (Txattrcreate)")
+	errNoXattr = errors.New("extended attributes are not shared (Txattrwalk of a name)")
 )
 
 // writeRlerror writes Rlerror(ecode) with tag into out (which has room:
@@ -101,6 +108,12 @@ func (s *session) admit(mem *guestmem.Memory, c queue.Chain) (used uint32, err e
 		// The share sets no extended attributes, and p9 would gather the
 		// value's Twrites in memory up to any size the guest names.
 		return writeRlerror(sl.out, sl.guestTag, errnoEOPNOTSUPP), errXattr
+	case sl.prefix[4] == msgTxattrwalk && sl.size > txattrwalkUnnamed:
+		// getxattr(2) of any name: there is none (ENODATA). p9 would say
+		// EINVAL, and overlayfs refuses a lower layer that answers
+		// EINVAL to its trusted.overlay.* queries. A list (no name)
+		// passes on: p9 lists nothing.
+		return writeRlerror(sl.out, sl.guestTag, errnoENODATA), errNoXattr
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
