@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/embervm/ember/internal/agentproto"
+	"golang.org/x/sys/unix"
 )
 
 // defaultPath is the command's PATH unless the request sets one.
@@ -68,20 +69,16 @@ func serveExec(conn net.Conn, r *agentproto.Reader, w *agentproto.Writer, req ag
 // start starts the command with its pipes or terminal.
 func start(req agentproto.ExecRequest) (*process, error) {
 	env := environ(req)
-	path, err := lookPath(req.Argv[0], envValue(env, "PATH"))
+	path, err := lookPath(req.Root, req.Argv[0], envValue(env, "PATH"))
 	if err != nil {
 		return nil, err
 	}
-	cmd := &exec.Cmd{Path: path, Args: req.Argv, Env: env, Dir: req.Dir, SysProcAttr: &syscall.SysProcAttr{}}
+	// With a Root the child chroots, then changes to Dir (inside the root),
+	// then takes its credentials, then execs Path (inside the root).
+	attr := &syscall.SysProcAttr{Chroot: req.Root, Credential: credential(req)}
+	cmd := &exec.Cmd{Path: path, Args: req.Argv, Env: env, Dir: req.Dir, SysProcAttr: attr}
 	if cmd.Dir == "" {
 		cmd.Dir = "/"
-	}
-	if req.UID != nil {
-		gid := *req.UID
-		if req.GID != nil {
-			gid = *req.GID
-		}
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: *req.UID, Gid: gid, NoSetGroups: true}
 	}
 	p := &process{cmd: cmd}
 	if req.TTY {
@@ -100,6 +97,22 @@ func start(req agentproto.ExecRequest) (*process, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// credential is the command's user, group and supplementary groups, or nil
+// to keep the agent's. GID defaults to UID; Groups nil keeps the agent's.
+func credential(req agentproto.ExecRequest) *syscall.Credential {
+	if req.UID == nil && req.GID == nil && req.Groups == nil {
+		return nil
+	}
+	c := &syscall.Credential{Uid: uint32(os.Getuid()), Gid: uint32(os.Getgid()), Groups: req.Groups, NoSetGroups: req.Groups == nil}
+	if req.UID != nil {
+		c.Uid, c.Gid = *req.UID, *req.UID
+	}
+	if req.GID != nil {
+		c.Gid = *req.GID
+	}
+	return c
 }
 
 func (p *process) openPipes(stdin bool) error {
@@ -287,19 +300,50 @@ func envValue(env []string, key string) string {
 	return ""
 }
 
-// lookPath finds name in path (the command's PATH, not the agent's).
-func lookPath(name, path string) (string, error) {
+// lookPath finds name in path (the command's PATH, not the agent's). With a
+// root, each candidate is resolved inside it (RESOLVE_IN_ROOT), as the
+// command will see it after chroot: an absolute symbolic link such as
+// bin/sh -> /bin/busybox stays inside the root.
+func lookPath(root, name, path string) (string, error) {
 	if strings.Contains(name, "/") {
 		return name, nil
+	}
+	dirfd, resolve := unix.AT_FDCWD, uint64(0)
+	if root != "" {
+		fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return "", fmt.Errorf("root %s: %w", root, err)
+		}
+		defer unix.Close(fd)
+		dirfd, resolve = fd, unix.RESOLVE_IN_ROOT
 	}
 	for _, dir := range filepath.SplitList(path) {
 		if dir == "" {
 			dir = "."
 		}
 		p := filepath.Join(dir, name)
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+		if isExecutable(dirfd, p, resolve) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("%s: %w in PATH %s", name, exec.ErrNotFound, path)
+	where := ""
+	if root != "" {
+		where = " under root " + root
+	}
+	return "", fmt.Errorf("%s: %w in PATH %s%s", name, exec.ErrNotFound, path, where)
+}
+
+// isExecutable: p, resolved from dirfd with resolve's RESOLVE_ flags, is a
+// regular file with an execute bit.
+func isExecutable(dirfd int, p string, resolve uint64) bool {
+	fd, err := unix.Openat2(dirfd, p, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: resolve})
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil {
+		return false
+	}
+	return st.Mode&unix.S_IFMT == unix.S_IFREG && st.Mode&0o111 != 0
 }

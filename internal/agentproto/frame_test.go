@@ -141,6 +141,9 @@ func TestValidate(t *testing.T) {
 		{ExecRequest{Argv: []string{"x"}, Env: []string{"=v"}}, false},
 		{ExecRequest{Argv: []string{"x\x00y"}}, false},
 		{ExecRequest{Argv: []string{"x"}, Dir: "/t\x00"}, false},
+		{ExecRequest{Argv: []string{"x"}, Root: "/run/ember/rootfs"}, true},
+		{ExecRequest{Argv: []string{"x"}, Root: "rootfs"}, false},
+		{ExecRequest{Argv: []string{"x"}, Root: "/r\x00"}, false},
 	}
 	for _, tt := range tests {
 		if err := tt.req.Validate(); (err == nil) != tt.ok {

@@ -19,6 +19,13 @@ type ExecRequest struct {
 	Dir  string   `json:"dir,omitempty"` // working directory (default /)
 	UID  *uint32  `json:"uid,omitempty"` // run as this user (default: the agent's, root)
 	GID  *uint32  `json:"gid,omitempty"` // and group (default: UID's, i.e. the same number, or the agent's)
+	// Groups: supplementary groups. Nil keeps the agent's; non-nil (even
+	// empty) sets exactly these.
+	Groups []uint32 `json:"groups,omitempty"`
+	// Root: a guest directory the command is chrooted into (a container's
+	// root, e.g. /run/ember/rootfs). Argv[0] is looked up in PATH inside
+	// it, without leaving it through symbolic links, and Dir is inside it.
+	Root string `json:"root,omitempty"`
 	// Stdin: the host sends TypeStdin frames and a TypeStdinClose; without
 	// it the command's stdin is /dev/null (or, with TTY, a terminal no one types on).
 	Stdin bool `json:"stdin,omitempty"`
@@ -39,9 +46,12 @@ func (r ExecRequest) Validate() error {
 			return fmt.Errorf("exec: environment entry %q is not KEY=VALUE", kv)
 		}
 	}
-	for _, s := range append(append([]string{r.Dir}, r.Argv...), r.Env...) {
+	if r.Root != "" && !strings.HasPrefix(r.Root, "/") {
+		return fmt.Errorf("exec: root %q is not an absolute path", r.Root)
+	}
+	for _, s := range append(append([]string{r.Dir, r.Root}, r.Argv...), r.Env...) {
 		if strings.IndexByte(s, 0) >= 0 {
-			return errors.New("exec: NUL byte in an argument, environment entry or directory")
+			return errors.New("exec: NUL byte in an argument, environment entry, directory or root")
 		}
 	}
 	return nil
