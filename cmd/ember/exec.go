@@ -31,20 +31,29 @@ var execCommand = command{
 	setup: func(fs *pflag.FlagSet) func([]string) error {
 		fs.SetInterspersed(false)
 		stateDir := addStateDirFlag(fs)
-		var o execOptions
-		fs.BoolVarP(&o.interactive, "interactive", "i", false, "send stdin to the command")
-		fs.BoolVarP(&o.tty, "tty", "t", false, "give the command a terminal")
-		fs.StringArrayVarP(&o.env, "env", "e", nil, "set an environment variable, KEY=VALUE (KEY alone: this process's value) (repeatable)")
-		fs.StringVarP(&o.dir, "workdir", "w", "", "working directory in the guest (default /)")
-		fs.StringVarP(&o.user, "user", "u", "", "run as UID[:GID] (numbers; default root)")
-		return func(args []string) error { return runExec(args, *stateDir, o) }
+		o := addExecFlags(fs, "working directory in the guest (default /)", "run as UID[:GID] (numbers; default root)")
+		return func(args []string) error { return runExec(args, *stateDir, *o) }
 	},
 }
 
+// execOptions are how a command runs in the guest: ember exec's flags,
+// and ember run --image's.
 type execOptions struct {
 	interactive, tty bool
 	env              []string
 	dir, user        string
+}
+
+// addExecFlags defines -i, -t, -e, -w and -u (as docker's), with the
+// help of -w and -u given.
+func addExecFlags(fs *pflag.FlagSet, dirHelp, userHelp string) *execOptions {
+	o := &execOptions{}
+	fs.BoolVarP(&o.interactive, "interactive", "i", false, "send stdin to the command")
+	fs.BoolVarP(&o.tty, "tty", "t", false, "give the command a terminal")
+	fs.StringArrayVarP(&o.env, "env", "e", nil, "set an environment variable, KEY=VALUE (KEY alone: this process's value) (repeatable)")
+	fs.StringVarP(&o.dir, "workdir", "w", "", dirHelp)
+	fs.StringVarP(&o.user, "user", "u", "", userHelp)
+	return o
 }
 
 // exitStatus is the command's non-zero exit status: ember exits with it,
@@ -73,13 +82,32 @@ func runExec(args []string, stateDir string, o execOptions) error {
 	if err != nil {
 		return err
 	}
+	c, err := agentClient(d)
+	if err != nil {
+		return err
+	}
+	err = runProcess(context.Background(), "ember exec", c, req, o.interactive)
+	if _, ok := err.(exitStatus); err != nil && !ok {
+		return agentError(d, err)
+	}
+	return err
+}
+
+// runProcess runs req in the guest through c with this process's stdio:
+// with -t (req.TTY) on a terminal, the command gets its size and, with -i,
+// the terminal goes raw until it ends; signals this process gets go to the
+// command. It returns the command's non-zero status as an exitStatus,
+// other errors as the client's; who prefixes what the agent says.
+func runProcess(ctx context.Context, who string, c *agentclient.Client, req agentproto.ExecRequest, interactive bool) error {
 	var term *terminal
-	if o.tty && isTerminal(os.Stdin) {
+	if req.TTY && isTerminal(os.Stdin) {
 		req.Size = windowSize(os.Stdin)
-		if o.interactive {
-			if term, err = makeRaw(os.Stdin); err != nil {
+		if interactive {
+			t, err := makeRaw(os.Stdin)
+			if err != nil {
 				return err
 			}
+			term = t
 			defer term.restore()
 		}
 	}
@@ -88,13 +116,9 @@ func runExec(args []string, stateDir string, o execOptions) error {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGWINCH)
 	defer signal.Stop(sigs)
 	eio := agentclient.ExecIO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
-	c, err := agentClient(d)
+	p, err := c.Start(ctx, req, eio)
 	if err != nil {
 		return err
-	}
-	p, err := c.Start(context.Background(), req, eio)
-	if err != nil {
-		return agentError(d, err)
 	}
 	go forwardSignals(p, sigs, req.Size.Rows != 0)
 	st, err := p.Wait()
@@ -102,10 +126,10 @@ func runExec(args []string, stateDir string, o execOptions) error {
 		term.restore()
 	}
 	if err != nil {
-		return agentError(d, err)
+		return err
 	}
 	if st.Error != "" {
-		fmt.Fprintf(os.Stderr, "ember exec: %s\n", st.Error)
+		fmt.Fprintf(os.Stderr, "%s: %s\n", who, st.Error)
 	}
 	if st.Code != 0 {
 		return exitStatus(st.Code)

@@ -16,7 +16,7 @@ import (
 )
 
 var runCommand = command{
-	name: "run", synopsis: "[--kernel PATH [--initrd PATH]] [FLAGS]",
+	name: "run", synopsis: "[--kernel PATH [--initrd PATH]] [FLAGS] | --image PATH [FLAGS] [-- CMD [ARG...]]",
 	short: "boot a VM in the foreground, its serial console on this terminal",
 	long: "Boots a VM in the foreground. With --console stdio on a terminal, the terminal is\n" +
 		"in raw mode and goes to the guest; type Ctrl-A x to stop the VM (Ctrl-A Ctrl-A\n" +
@@ -24,12 +24,28 @@ var runCommand = command{
 		"register (ember's init reports ember.cmd's), else 0 when the guest powers off or\n" +
 		"reboots; 1 when its kernel panicked (reported through pvpanic), when a guest that\n" +
 		"promised a status rebooted without one (how a panic=-1 panic of a kernel without\n" +
-		"ACPI looks), or when the VMM failed.",
+		"ACPI looks), or when the VMM failed.\n\n" +
+		"With --image, runs a container image's process in a new VM of the default guest, as\n" +
+		"'docker run' would (its Entrypoint, then CMD ARG... or its Cmd; its Env, WorkingDir and\n" +
+		"User; -i, -t, -e, -w, -u as docker's), its stdout and stderr kept apart, and exits with\n" +
+		"its status; the VM is powered off then. The guest's console is not shown (--console\n" +
+		"file:PATH keeps it); its last lines are printed if the VM ends first. Flags come\n" +
+		"before CMD. docs/images.md.",
 	setup: func(fs *pflag.FlagSet) func([]string) error {
+		fs.SetInterspersed(false) // ember run --image PATH CMD -x: -x is CMD's
 		vf := addVMFlags(fs)
 		cf := addConfineFlags(fs)
 		bootTimes := fs.String("boot-times", "", "write the boot milestones as JSON to this file when the VM exits (for benchmarks)")
+		image := fs.String("image", "", "run a container image: an OCI image layout directory or a docker/podman-save tarball (docs/images.md)")
+		o := addExecFlags(fs, "with --image: the process's working directory (default the image's WorkingDir)",
+			"with --image: run as USER[:GROUP], names from the image's /etc/passwd and /etc/group or numbers (default the image's User)")
 		return func(args []string) error {
+			if *image != "" {
+				return runImageFlags(fs, vf, cf, *o, *image, args, *bootTimes)
+			}
+			if err := noImageFlags(fs); err != nil {
+				return err
+			}
 			if err := noArgs(args); err != nil {
 				return err
 			}

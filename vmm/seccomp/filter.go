@@ -78,7 +78,7 @@ func ioctlNumbers() ([]uintptr, error) {
 		nums = append(nums, n)
 	}
 	for _, name := range ttyIoctls {
-		n, ok := map[string]uintptr{"TCGETS": unix.TCGETS, "TCSETS": unix.TCSETS}[name]
+		n, ok := map[string]uintptr{"TCGETS": unix.TCGETS, "TCSETS": unix.TCSETS, "TIOCGWINSZ": unix.TIOCGWINSZ}[name]
 		if !ok {
 			return nil, fmt.Errorf("seccomp policy: unknown tty ioctl %s", name)
 		}

@@ -106,5 +106,7 @@ var kvmIoctls = []string{
 	"KVM_GET_XCRS", "KVM_GET_DEBUGREGS",
 }
 
-// ttyIoctls restore the terminal `ember run` put in raw mode.
-var ttyIoctls = []string{"TCGETS", "TCSETS"}
+// ttyIoctls restore the terminal `ember run` put in raw mode, and read
+// its size (TIOCGWINSZ), which `ember run --image -t` passes to the
+// process in the guest, at its start and when it changes.
+var ttyIoctls = []string{"TCGETS", "TCSETS", "TIOCGWINSZ"}
