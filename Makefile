@@ -21,6 +21,7 @@ deps:
 build:
 	@mkdir -p bin
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ember ./cmd/ember
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/containerd-shim-ember-v2 ./cmd/containerd-shim-ember-v2
 
 # The e2e tests' ember with a test hook (cmd/ember/hook_seccomptest.go): it can be made
 # to attempt a forbidden system call. Never installed or shipped.
