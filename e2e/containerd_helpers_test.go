@@ -1,0 +1,169 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// containerd is a containerd daemon a test started, with its own root,
+// state directory and socket under a temporary directory.
+type containerd struct {
+	dir      string // its root, state, socket, config and log are in here
+	socket   string
+	ctr      string // the ctr binary
+	shimBase string // the shim's VM state base (EMBER_SHIM_STATE_DIR)
+	cmd      *exec.Cmd
+}
+
+// startContainerd starts Debian's containerd (from PATH: scripts/e2e
+// stages it in the test host with scripts/bench-peers) as root, with the
+// CRI plugin off and bin/ first in its PATH, so that it finds
+// containerd-shim-ember-v2. It is killed (by pid) when the test ends.
+func startContainerd(t *testing.T) *containerd {
+	t.Helper()
+	need(t, "bin/ember", "bin/containerd-shim-ember-v2")
+	bin, err := exec.LookPath("containerd")
+	if err != nil {
+		t.Fatal("containerd is not in PATH: run this test with scripts/e2e, which stages Debian's containerd (scripts/bench-peers prepare, stage)")
+	}
+	ctr, err := exec.LookPath("ctr")
+	if err != nil {
+		t.Fatal("ctr is not in PATH: run this test with scripts/e2e (scripts/bench-peers stage)")
+	}
+	if os.Geteuid() != 0 {
+		t.Fatal("containerd needs root (the test host runs tests as root)")
+	}
+	dir := t.TempDir()
+	c := &containerd{dir: dir, socket: filepath.Join(dir, "containerd.sock"), ctr: ctr, shimBase: filepath.Join(dir, "ember-shim")}
+	// The test host's root and /tmp are tmpfs without the overlay module:
+	// the native snapshotter (copies) works on any file system.
+	config := fmt.Sprintf(`version = 2
+root = %q
+state = %q
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = %q
+[plugins."io.containerd.internal.v1.opt"]
+  path = %q
+`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), c.socket, filepath.Join(dir, "opt"))
+	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logf, err := os.Create(filepath.Join(dir, "containerd.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	c.cmd = exec.Command(bin, "--config", filepath.Join(dir, "config.toml"))
+	c.cmd.Env = append(os.Environ(), "PATH="+path("bin")+":"+os.Getenv("PATH"), "EMBER_SHIM_STATE_DIR="+c.shimBase)
+	c.cmd.Stdout, c.cmd.Stderr = logf, logf
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.stop(t) })
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if r := c.run(t, "version"); r.code == 0 {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("containerd did not answer on %s within 30 s: %s; its log:\n%s", c.socket, r.stderr, c.log())
+		}
+	}
+	return c
+}
+
+// stop kills containerd by its pid and waits for it.
+func (c *containerd) stop(t *testing.T) {
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		c.cmd.Process.Kill()
+		<-done
+	}
+	if t.Failed() {
+		t.Logf("containerd's log:\n%s", c.log())
+	}
+}
+
+func (c *containerd) log() string {
+	b, _ := os.ReadFile(filepath.Join(c.dir, "containerd.log"))
+	return string(b)
+}
+
+// run runs ctr with args against this containerd (native snapshotter),
+// stdin /dev/null, keeping stdout and stderr apart.
+func (c *containerd) run(t *testing.T, args ...string) execResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.ctr, args...)
+	cmd.Env = append(os.Environ(), "CONTAINERD_ADDRESS="+c.socket, "CONTAINERD_SNAPSHOTTER=native", "CONTAINERD_NAMESPACE=default")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.WaitDelay = 5 * time.Second
+	start := time.Now()
+	err := cmd.Run()
+	r := execResult{stdout: out.String(), stderr: errb.String(), code: cmd.ProcessState.ExitCode(), wall: time.Since(start)}
+	if ctx.Err() != nil || (err != nil && r.code < 0) {
+		t.Fatalf("ctr %s: %v after %v; stdout %q, stderr %q", strings.Join(args, " "), err, r.wall, r.stdout, r.stderr)
+	}
+	return r
+}
+
+// mustRun is run, failing the test unless ctr exits 0.
+func (c *containerd) mustRun(t *testing.T, args ...string) execResult {
+	t.Helper()
+	r := c.run(t, args...)
+	if r.code != 0 {
+		t.Fatalf("ctr %s: exit %d; stdout %q, stderr %q", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	t.Logf("ctr %s: %v", strings.Join(args, " "), r.wall.Round(time.Millisecond))
+	return r
+}
+
+// leftovers lists what the shim left behind: processes running
+// containerd-shim-ember-v2 or an ember VM under the shim's state base,
+// and entries in that base's namespace directories.
+func (c *containerd) leftovers() []string {
+	var left []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		cmdline := strings.ReplaceAll(strings.TrimRight(string(b), "\x00"), "\x00", " ")
+		if strings.Contains(cmdline, "containerd-shim-ember-v2") || strings.Contains(cmdline, c.shimBase) {
+			left = append(left, fmt.Sprintf("process %s: %s", filepath.Base(filepath.Dir(p)), cmdline))
+		}
+	}
+	vms, _ := filepath.Glob(filepath.Join(c.shimBase, "*", "*"))
+	for _, v := range vms {
+		left = append(left, "state "+v)
+	}
+	return left
+}
+
+// waitNoLeftovers waits up to 15 s for leftovers to be empty.
+func (c *containerd) waitNoLeftovers(t *testing.T) {
+	t.Helper()
+	var left []string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if left = c.leftovers(); len(left) == 0 {
+			return
+		}
+	}
+	t.Errorf("left behind after delete:\n%s", strings.Join(left, "\n"))
+}
