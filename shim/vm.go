@@ -97,7 +97,7 @@ func (v *vm) start(ctx context.Context, rootfs string, memMiB, cpus int, first a
 	ctx, cancel := context.WithTimeout(ctx, bootTimeout)
 	defer cancel()
 	if _, err := v.run(ctx, args...); err != nil {
-		return fmt.Errorf("%w (a kernel: set %s and %s in containerd's environment, or install ember's default guest)", err, EnvKernel, EnvInitrd)
+		return err // ember's one line names the fix (a missing kernel: set EMBER_KERNEL, or make images)
 	}
 	return v.waitAgent(ctx, first)
 }
@@ -161,13 +161,12 @@ func (v *vm) setState(ctx context.Context, cmd string) error {
 func (v *vm) remove(ctx context.Context) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if _, err := os.Stat(v.dir.Path()); errors.Is(err, os.ErrNotExist) {
-		return nil
+	if _, err := os.Stat(v.dir.Path()); !errors.Is(err, os.ErrNotExist) {
+		if _, err := v.run(ctx, "rm", "--force", v.dir.Name); err != nil {
+			return err
+		}
 	}
-	if _, err := v.run(ctx, "rm", "--force", v.dir.Name); err != nil {
-		return err
-	}
-	_ = os.Remove(v.dir.Base)
+	_ = os.Remove(v.dir.Base) // fails while other VMs are there
 	return nil
 }
 
