@@ -108,8 +108,7 @@ func (c *containerd) run(t *testing.T, args ...string) execResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, c.ctr, args...)
-	cmd.Env = append(os.Environ(), "CONTAINERD_ADDRESS="+c.socket, "CONTAINERD_SNAPSHOTTER=native", "CONTAINERD_NAMESPACE=default")
+	cmd := c.command(ctx, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.WaitDelay = 5 * time.Second
@@ -120,6 +119,13 @@ func (c *containerd) run(t *testing.T, args ...string) execResult {
 		t.Fatalf("ctr %s: %v after %v; stdout %q, stderr %q", strings.Join(args, " "), err, r.wall, r.stdout, r.stderr)
 	}
 	return r
+}
+
+// command is ctr with args against this containerd (native snapshotter).
+func (c *containerd) command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, c.ctr, args...)
+	cmd.Env = append(os.Environ(), "CONTAINERD_ADDRESS="+c.socket, "CONTAINERD_SNAPSHOTTER=native", "CONTAINERD_NAMESPACE=default")
+	return cmd
 }
 
 // mustRun is run, failing the test unless ctr exits 0.

@@ -3,12 +3,18 @@
 package e2e
 
 import (
+	"context"
+	"io"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/embervm/ember/e2e/testdata/mkimage/busyboximage"
+	"github.com/embervm/ember/internal/ptytest"
 )
 
 const emberRuntime = "io.containerd.ember.v2"
@@ -45,7 +51,9 @@ func TestContainerdShim(t *testing.T) {
 		t.Errorf("ctr run t3 sh -c 'echo to-stderr >&2; exit 7': exit %d (want 7), stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 
-	c.mustRun(t, "run", "-d", "--runtime", emberRuntime, busyboximage.Tag, "t2", "sleep", "1000")
+	// The spec's memory limit sizes the VM; its env and cwd reach execs too.
+	c.mustRun(t, "run", "-d", "--runtime", emberRuntime, "--memory-limit", "402653184", "--env", "FOO=from-ctr", "--cwd", "/tmp",
+		busyboximage.Tag, "t2", "sleep", "1000")
 	if st := taskStatus(t, c, "t2"); st != "RUNNING" {
 		t.Errorf("ctr task ls: t2 is %s, want RUNNING", st)
 	}
@@ -58,10 +66,16 @@ func TestContainerdShim(t *testing.T) {
 	if !hasLine(r.stdout, "in-exec") {
 		t.Errorf("ctr task exec t2 sh -c 'echo in-exec': stdout %q, stderr %q", r.stdout, r.stderr)
 	}
+	r = c.mustRun(t, "task", "exec", "--exec-id", "env", "t2", "sh", "-c", "echo $FOO; pwd; awk '/^MemTotal:/ { print \"mem=\" $2 }' /proc/meminfo")
+	memKiB, _ := lineValue(r.stdout, "mem")
+	if !hasLine(r.stdout, "from-ctr") || !hasLine(r.stdout, "/tmp") || memKiB < 300<<10 || memKiB > 384<<10 {
+		t.Errorf("exec in t2 (--memory-limit 384 MiB, --env FOO=from-ctr, --cwd /tmp): stdout %q, want from-ctr, /tmp and MemTotal 300-384 MiB", r.stdout)
+	}
 	r = c.run(t, "task", "exec", "--exec-id", "e2", "t2", "sh", "-c", "exit 3")
 	if r.code != 3 {
 		t.Errorf("ctr task exec t2 sh -c 'exit 3': exit %d, stderr %q", r.code, r.stderr)
 	}
+	execTerminal(t, c, "t2")
 	t.Logf("ctr task ps t2:\n%sctr task metrics t2:\n%s", c.mustRun(t, "task", "ps", "t2").stdout, c.mustRun(t, "task", "metrics", "t2").stdout)
 	c.mustRun(t, "task", "kill", "-s", "KILL", "t2")
 	waitStopped(t, c, "t2")
@@ -95,4 +109,29 @@ func waitStopped(t *testing.T, c *containerd, id string) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("task %s did not stop after ctr task kill -s KILL", id)
+}
+
+// execTerminal runs ctr task exec -t in container id on a pseudo-terminal
+// of 33x77: the command has a terminal of that size (ctr resizes it after
+// the start: ResizePty).
+func execTerminal(t *testing.T, c *containerd, id string) {
+	t.Helper()
+	master, slave := ptytest.Open(t)
+	if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 33, Col: 77}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := c.command(ctx, "task", "exec", "-t", "--exec-id", "tty", id, "sh", "-c", "sleep 2; stty size; test -t 0 && test -t 1 && echo on-a-terminal")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	out := &lockedBuffer{start: time.Now(), marks: map[string]time.Duration{}}
+	go io.Copy(out, master) // ends when the test closes master
+	if err := cmd.Run(); err != nil {
+		t.Errorf("ctr task exec -t %s: %v; output %q", id, err, out.String())
+	}
+	time.Sleep(500 * time.Millisecond) // the last output, through the pty
+	if o := out.String(); !hasLine(o, "33 77") || !hasLine(o, "on-a-terminal") {
+		t.Errorf("ctr task exec -t %s sh -c 'stty size; test -t 0 && test -t 1 && echo on-a-terminal': output %q, want 33 77 and on-a-terminal", id, o)
+	}
 }

@@ -104,13 +104,13 @@ func (c *container) process(execID string) (*process, bool) {
 	return p, ok
 }
 
-// running returns the exec processes started and not ended.
-func (c *container) runningExecs() []*process {
+// liveExecs returns the exec processes not ended (started or not).
+func (c *container) liveExecs() []*process {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var ps []*process
 	for _, p := range c.execs {
-		if p.started() && !p.isExited() {
+		if !p.isExited() {
 			ps = append(ps, p)
 		}
 	}
@@ -124,7 +124,7 @@ func (c *container) runningExecs() []*process {
 // Until then Wait on the init blocks, so Delete never races the kill.
 func (c *container) initEnded(ctx context.Context, code uint32, publish func(*process)) {
 	c.vm.kill(context.WithoutCancel(ctx))
-	for _, p := range c.runningExecs() {
+	for _, p := range c.liveExecs() {
 		p.abandon(128 + uint32(syscall.SIGKILL))
 		select {
 		case <-p.exited:

@@ -125,7 +125,7 @@ func (s *service) Kill(ctx context.Context, r *taskAPI.KillRequest) (*ptypes.Emp
 	}
 	targets := []*process{p}
 	if r.All {
-		targets = append(targets, c.runningExecs()...)
+		targets = append(targets, c.liveExecs()...)
 	}
 	for _, t := range targets {
 		if err := t.signal(sig); err != nil && t == p {
