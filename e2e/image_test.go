@@ -161,7 +161,8 @@ func checkImageBadInput(t *testing.T, tarball, cache string) {
 
 // TestImageConfig: the image's Entrypoint, Cmd, Env, WorkingDir and User
 // (app, 1000:1000 from its /etc/passwd) are honoured, -e, -w and -u
-// override them, and the OCI image layout form runs the same.
+// override them, VM flags (--cpus, --memory, --net user) apply, and the
+// OCI image layout form runs the same.
 func TestImageConfig(t *testing.T) {
 	need(t, "bin/ember", "guest-images/out/bzImage")
 	imageCache(t)
@@ -178,6 +179,12 @@ func TestImageConfig(t *testing.T) {
 	r = runImage(t, 0, tarball, "-e", "A=from-flag", "-w", "/", "-u", "root", `echo "A=$A"; pwd; id -u`)
 	if want := "A=from-flag\n/\n0\n"; r.stdout != want {
 		t.Errorf("-e, -w, -u: stdout %q, want %q (stderr %q)", r.stdout, want, r.stderr)
+	}
+	// VM flags keep working: 2 vCPUs, and eth0 leased on a user network.
+	r = runImage(t, 0, tarball, "--cpus", "2", "--memory", "512M", "--net", "user", "-u", "0",
+		`grep -c ^processor /proc/cpuinfo; ip -4 addr show eth0 | grep -o "inet 10.0.2.15"`)
+	if want := "2\ninet 10.0.2.15\n"; r.stdout != want {
+		t.Errorf("--cpus 2 --net user: stdout %q, want %q (stderr %q)", r.stdout, want, r.stderr)
 	}
 	r = runImage(t, 3, layout, `id -u; exit 3`)
 	if r.stdout != "1000\n" {
