@@ -13,6 +13,7 @@
 // written through a symbolic link, or a hard link out of the rootfs, is
 // refused (every write also goes through os.Root). Whiteouts (.wh.NAME,
 // .wh..wh..opq) remove what lower layers put there. Device nodes and FIFOs
-// are not made, and file owners are kept only when running as root; Unpack
-// reports what it could not reproduce.
+// are never made, even as root (shared into a guest, a node would open the
+// host's device), and file owners are kept only when running as root;
+// Unpack reports what it could not reproduce.
 package ociimage
