@@ -179,24 +179,31 @@ func (p *process) started() bool {
 // errNotRunning: the process has not started or has ended.
 var errNotRunning = errors.New("process is not running")
 
-// signal sends sig to the running process.
-func (p *process) signal(sig syscall.Signal) error {
+// running returns the agent's handle of the process while it runs.
+func (p *process) running() (*agentclient.Process, error) {
 	p.mu.Lock()
 	a := p.agent
 	p.mu.Unlock()
 	if a == nil || p.isExited() {
-		return errNotRunning
+		return nil, errNotRunning
+	}
+	return a, nil
+}
+
+// signal sends sig to the running process.
+func (p *process) signal(sig syscall.Signal) error {
+	a, err := p.running()
+	if err != nil {
+		return err
 	}
 	return a.Signal(sig)
 }
 
 // resize tells the process's terminal its new size.
 func (p *process) resize(ws agentproto.WindowSize) error {
-	p.mu.Lock()
-	a := p.agent
-	p.mu.Unlock()
-	if a == nil || p.isExited() {
-		return errNotRunning
+	a, err := p.running()
+	if err != nil {
+		return err
 	}
 	return a.Resize(ws)
 }
