@@ -330,6 +330,7 @@ func TestFraming(t *testing.T) {
 		{"size too large", []queuetest.Buffer{queuetest.Readable(append(le32b(MaxMessageSize+1), 100, 1, 0)), queuetest.Writable(64)}, errnoEMSGSIZE},
 		{"readable after writable", []queuetest.Buffer{queuetest.Writable(64), queuetest.Readable(tversion)}, 0},
 		{"getxattr", []queuetest.Buffer{queuetest.Readable(msg(msgTxattrwalk, 1, le32b(0), le32b(1), str9("trusted.overlay.metacopy"))), queuetest.Writable(64)}, errnoENODATA},
+		{"listxattr", []queuetest.Buffer{queuetest.Readable(msg(msgTxattrwalk, 1, le32b(0), le32b(1), str9(""))), queuetest.Writable(64)}, errnoEOPNOTSUPP},
 	} {
 		r := h.raw(tc.bufs...)
 		if tc.errno == 0 {

@@ -111,9 +111,15 @@ func (s *session) admit(mem *guestmem.Memory, c queue.Chain) (used uint32, err e
 	case sl.prefix[4] == msgTxattrwalk && sl.size > txattrwalkUnnamed:
 		// getxattr(2) of any name: there is none (ENODATA). p9 would say
 		// EINVAL, and overlayfs refuses a lower layer that answers
-		// EINVAL to its trusted.overlay.* queries. A list (no name)
-		// passes on: p9 lists nothing.
+		// EINVAL to its trusted.overlay.* queries.
 		return writeRlerror(sl.out, sl.guestTag, errnoENODATA), errNoXattr
+	case sl.prefix[4] == msgTxattrwalk:
+		// listxattr(2): not supported (EOPNOTSUPP, which overlayfs's
+		// copy-up takes as "no attributes"). p9 v0.3.0 would list one
+		// empty name (size 1: copy-up then fails getting it) on a new
+		// fid sharing the walked fid's file, whose clunk closes that
+		// file under the walked fid (EBADF from then on).
+		return writeRlerror(sl.out, sl.guestTag, errnoEOPNOTSUPP), errNoXattr
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
