@@ -9,7 +9,7 @@ IMAGES := guest-images/out
 KERNEL ?= $(IMAGES)/bzImage
 INITRD ?= $(IMAGES)/initramfs.cpio.gz
 
-.PHONY: all build bin/ember-seccomptest deps images run test unit kvm e2e man clean bench
+.PHONY: all build bin/ember-seccomptest deps images run test unit kvm e2e man clean bench bench-quick
 
 all: build
 
@@ -65,3 +65,9 @@ clean:
 # Times ember against gokvm, QEMU microvm, crun and runc (docs/bench/; scripts/bench says how).
 bench: deps build images
 	@scripts/bench
+
+# The boot-time regression guard: ember against QEMU microvm, 3 rounds in one test host; fails
+# when ember's start-to-ready ratio to QEMU's rises 15 % above docs/bench/quick-ratio.json's
+# (scripts/bench-quick). make test's e2e tier runs it too.
+bench-quick: deps build images
+	@scripts/bench-quick

@@ -17,20 +17,26 @@ var Systems = []string{"ember", "ember-console-off", "ember-setup", "ember-resto
 
 // Config says what to run and how.
 type Config struct {
-	Systems      []string // from Systems
-	Runs         int      // timed runs per container system
-	VMRuns       int      // timed runs per VM system
-	Warmup       int      // untimed runs before them, per system
-	Kernel       string
-	Initrd       string
-	Cmdline      string // the full kernel command line every VM gets
-	MemoryMiB    int
-	CPUs         int
-	Bundle       string // OCI bundle directory (config.json + rootfs)
-	Ember        string // the ember binary
+	Systems   []string // from Systems
+	Runs      int      // timed runs per container system
+	VMRuns    int      // timed runs per VM system
+	Warmup    int      // untimed runs before them, per system
+	Kernel    string
+	Initrd    string
+	Cmdline   string // the full kernel command line every VM gets
+	MemoryMiB int
+	CPUs      int
+	Bundle    string // OCI bundle directory (config.json + rootfs)
+	Ember     string // the ember binary
+	// EmberDelay delays each exec of ember after its start is taken: a
+	// deliberately slower ember, to show that a regression guard fails.
+	EmberDelay   time.Duration
 	EmberVersion string
 	Timeout      time.Duration // per run
 	NoMemory     bool          // skip the memory runs
+	// OutputDir, when set, keeps each VM run's whole console output there,
+	// as SYSTEM-N.log (N counts the warm-up runs too).
+	OutputDir string
 	// Checkpoint, when set, is called with the report so far after every
 	// run, so that a benchmark cut short (a frozen test host) keeps its runs.
 	Checkpoint  func(*Report)
@@ -51,6 +57,15 @@ func (c *Config) sampleEvery(kind string) time.Duration {
 		return 100 * time.Millisecond
 	}
 	return 20 * time.Millisecond
+}
+
+// outputPath is where the n-th run of system name keeps its output ("":
+// nowhere).
+func (c *Config) outputPath(name string, n int) string {
+	if c.OutputDir == "" {
+		return ""
+	}
+	return filepath.Join(c.OutputDir, fmt.Sprintf("%s-%d.log", name, n))
 }
 
 // target is a system ready to run: run does one run (memory: the untimed

@@ -46,12 +46,15 @@ func emberTarget(cfg *Config, name, tmp string) *target {
 			"--cpus", strconv.Itoa(cfg.CPUs), "--rng=false", "--cmdline", cfg.Cmdline}
 	}
 	sys.Command = args(filepath.Join(tmp, "boot-times.json"))
+	if cfg.EmberDelay > 0 {
+		sys.Notes = append(sys.Notes, fmt.Sprintf("deliberately slowed: each exec of ember waited %v after its start (--ember-delay)", cfg.EmberDelay))
+	}
 	n := 0
 	return &target{sys: sys, runs: cfg.VMRuns, run: func(ctx context.Context, memory bool) (Run, procResult, error) {
 		n++
 		times := filepath.Join(tmp, fmt.Sprintf("%s-%d.json", name, n))
 		spec := procSpec{Args: args(times), Markers: []string{markerReady}, Timeout: cfg.Timeout,
-			GuestKiB: int64(cfg.MemoryMiB) << 10}
+			GuestKiB: int64(cfg.MemoryMiB) << 10, Delay: cfg.EmberDelay, Output: cfg.outputPath(name, n)}
 		if name == "ember-setup" {
 			spec.TermAfter, spec.Timeout = setupGrace, 30*time.Second
 		}

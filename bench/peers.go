@@ -49,9 +49,11 @@ func vmPeerTarget(cfg *Config, name, path string) *target {
 		sys.Notes = append(sys.Notes, "ready = console line \""+markerReady+"\" (QEMU does not see the boot-timer address); exits on the guest's i8042 reset")
 	}
 	sys.Command = args
+	n := 0
 	return &target{sys: sys, runs: cfg.VMRuns, run: func(ctx context.Context, memory bool) (Run, procResult, error) {
+		n++
 		spec := procSpec{Args: args, Markers: []string{markerReady, markerExit}, StopMarker: stop,
-			Grace: grace, Timeout: cfg.Timeout, GuestKiB: int64(cfg.MemoryMiB) << 10}
+			Grace: grace, Timeout: cfg.Timeout, GuestKiB: int64(cfg.MemoryMiB) << 10, Output: cfg.outputPath(name, n)}
 		if memory {
 			spec.Sample = cfg.sampleEvery(KindVM)
 		}

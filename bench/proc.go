@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -26,6 +27,12 @@ type procSpec struct {
 	Timeout   time.Duration // kill and fail after this long
 	GuestKiB  int64         // guest RAM size, to tell it apart in smaps
 	Sample    time.Duration // smaps sampling interval; 0: no sampling
+	// Delay is a pause between the start (the timing's zero) and the exec:
+	// it makes the process look that much slower (bench-quick's check that
+	// its regression guard fails).
+	Delay time.Duration
+	// Output, when set, is a file that gets the process's whole output.
+	Output string
 }
 
 // procResult is what happened to the process.
@@ -56,11 +63,23 @@ func runProc(ctx context.Context, spec procSpec) (procResult, error) {
 		return procResult{}, err
 	}
 	defer pr.Close()
+	tail := &tailBuffer{max: 4096}
+	var sink io.Writer = tail
+	if spec.Output != "" {
+		f, err := os.Create(spec.Output)
+		if err != nil {
+			pw.Close()
+			return procResult{}, err
+		}
+		defer f.Close()
+		sink = io.MultiWriter(tail, f)
+	}
 	cmd := exec.Command(spec.Args[0], spec.Args[1:]...)
 	cmd.Stdout, cmd.Stderr = pw, pw
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	res := procResult{Seen: map[string]time.Time{}}
 	res.Start = time.Now()
+	time.Sleep(spec.Delay)
 	if err := cmd.Start(); err != nil {
 		pw.Close()
 		return res, fmt.Errorf("start %s: %w", spec.Args[0], err)
@@ -71,11 +90,10 @@ func runProc(ctx context.Context, spec procSpec) (procResult, error) {
 	events := make(chan lineEvent, 16)
 	quit := make(chan struct{})
 	defer close(quit)
-	tail := &tailBuffer{max: 4096}
 	readDone := make(chan struct{})
 	go func() {
 		defer close(readDone)
-		readLines(pr, spec.Markers, tail, events, quit)
+		readLines(pr, spec.Markers, sink, events, quit)
 	}()
 	waitDone := make(chan error, 1)
 	go func() { waitDone <- cmd.Wait() }()
@@ -177,15 +195,15 @@ func drainEvents(events <-chan lineEvent, readDone <-chan struct{}, seen map[str
 }
 
 // readLines reads r to EOF, sending an event for each line that contains a
-// marker and keeping the output's tail. It stops early when quit closes.
-func readLines(r *os.File, markers []string, tail *tailBuffer, events chan<- lineEvent, quit <-chan struct{}) {
+// marker and writing the output to sink. It stops early when quit closes.
+func readLines(r *os.File, markers []string, sink io.Writer, events chan<- lineEvent, quit <-chan struct{}) {
 	buf := make([]byte, 32<<10)
 	var line []byte
 	for {
 		n, err := r.Read(buf)
 		now := time.Now()
 		chunk := buf[:n]
-		tail.Write(chunk)
+		_, _ = sink.Write(chunk)
 		for len(chunk) > 0 {
 			i := bytes.IndexByte(chunk, '\n')
 			if i < 0 {
@@ -222,13 +240,14 @@ type tailBuffer struct {
 	b   []byte // guarded by mu
 }
 
-func (t *tailBuffer) Write(p []byte) {
+func (t *tailBuffer) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.b = append(t.b, p...)
 	if len(t.b) > t.max {
 		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
 	}
+	return len(p), nil
 }
 
 func (t *tailBuffer) String() string {

@@ -152,3 +152,25 @@ func TestWriteBundle(t *testing.T) {
 		t.Error("no error for a bundle without config.json")
 	}
 }
+
+func TestRunProcDelayAndOutput(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out.log")
+	long := strings.Repeat("x", 5000) // more than the tail keeps
+	res, err := runProc(context.Background(), procSpec{
+		Args:    []string{"/bin/sh", "-c", "echo first; echo " + long + "; echo 'ember-guest: ready'"},
+		Markers: []string{markerReady}, Timeout: 10 * time.Second, Delay: 100 * time.Millisecond, Output: out,
+	})
+	if err != nil || res.Err != nil {
+		t.Fatalf("runProc: %v, %v", err, res.Err)
+	}
+	if d := res.Seen[markerReady].Sub(res.Start); d < 100*time.Millisecond {
+		t.Errorf("ready %v after the start: the delay is not counted", d)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil || string(b) != "first\n"+long+"\nember-guest: ready\n" {
+		t.Errorf("kept output: %v, %d bytes", err, len(b))
+	}
+	if strings.Contains(res.Tail, "first") {
+		t.Error("the tail kept everything")
+	}
+}

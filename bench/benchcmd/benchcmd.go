@@ -64,7 +64,8 @@ func Setup(fs *pflag.FlagSet, o Options) func(args []string) error {
 	vmRuns := fs.Int("vm-runs", 0, "timed runs per VM system (default: --runs)")
 	warmup := fs.Int("warmup", 1, "untimed warm-up runs per system")
 	vs := fs.String("vs", "crun,runc,gokvm,qemu", "peers to compare with: crun, runc, gokvm, qemu (comma-separated; empty for none)")
-	emberMode := fs.String("ember", "auto", "ember runs: full (console on and off), setup (VMM set-up only), off, auto (full where Linux can boot, else setup)")
+	emberMode := fs.String("ember", "auto", "ember runs: full (console on and off), boot (console on only), setup (VMM set-up only), off, auto (full where Linux can boot, else setup)")
+	emberDelay := fs.Duration("ember-delay", 0, "wait this long between each ember run's start and its exec: a deliberately slower ember, to check a regression guard")
 	jsonPath := fs.String("json", "", "write every run and the environment as JSON to FILE")
 	svgPath := fs.String("svg", "", "write a chart to FILE (SVG)")
 	tablePath := fs.String("table", "", "also write the table to FILE")
@@ -80,6 +81,7 @@ func Setup(fs *pflag.FlagSet, o Options) func(args []string) error {
 	cpus := fs.Int("cpus", 1, "guest vCPUs")
 	bundle := fs.String("bundle", ".bench/bundle", "OCI bundle for crun and runc (config.json + rootfs)")
 	timeout := fs.Duration("timeout", 3*time.Minute, "give up on a run after this long")
+	outputDir := fs.String("keep-output", "", "keep each VM run's whole console output in DIR (SYSTEM-N.log, the warm-up first)")
 	restore := fs.Bool("restore", false, "also time ember restore of a snapshot of the booted guest: to running, and to its first console answer")
 	return func(args []string) error {
 		if len(args) > 0 {
@@ -114,7 +116,12 @@ func Setup(fs *pflag.FlagSet, o Options) func(args []string) error {
 				return usageErrorf("--memory: %w", err)
 			}
 			cfg.Kernel, cfg.Initrd, cfg.Bundle, cfg.CPUs, cfg.Timeout = *kernel, *initrd, *bundle, *cpus, *timeout
-			cfg.NoMemory = !*memRun
+			cfg.NoMemory, cfg.EmberDelay, cfg.OutputDir = !*memRun, *emberDelay, *outputDir
+			if *outputDir != "" {
+				if err := os.MkdirAll(*outputDir, 0o755); err != nil {
+					return err
+				}
+			}
 			if *jsonPath != "" {
 				cfg.Checkpoint = func(r *bench.Report) { _ = r.WriteJSON(*jsonPath) }
 			}
@@ -198,11 +205,13 @@ func benchConfig(runs, vmRuns, warmup int, vs, emberMode string, o Options) (ben
 	switch emberMode {
 	case "full":
 		cfg.Systems = []string{"ember", "ember-console-off"}
+	case "boot":
+		cfg.Systems = []string{"ember"}
 	case "setup":
 		cfg.Systems = []string{"ember-setup"}
 	case "off":
 	default:
-		return cfg, usageErrorf("--ember %q: use full, setup, off or auto", emberMode)
+		return cfg, usageErrorf("--ember %q: use full, boot, setup, off or auto", emberMode)
 	}
 	for _, p := range strings.Split(vs, ",") {
 		switch p = strings.TrimSpace(p); p {
