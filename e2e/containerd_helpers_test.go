@@ -106,9 +106,18 @@ func (c *containerd) log() string {
 // stdin /dev/null, keeping stdout and stderr apart.
 func (c *containerd) run(t *testing.T, args ...string) execResult {
 	t.Helper()
+	return c.runInput(t, "", args...)
+}
+
+// runInput is run with input as ctr's stdin (none if "").
+func (c *containerd) runInput(t *testing.T, input string, args ...string) execResult {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
 	defer cancel()
 	cmd := c.command(ctx, args...)
+	if input != "" {
+		cmd.Stdin = strings.NewReader(input)
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.WaitDelay = 5 * time.Second

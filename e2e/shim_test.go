@@ -71,6 +71,16 @@ func TestContainerdShim(t *testing.T) {
 	if !hasLine(r.stdout, "from-ctr") || !hasLine(r.stdout, "/tmp") || memKiB < 300<<10 || memKiB > 384<<10 {
 		t.Errorf("exec in t2 (--memory-limit 384 MiB, --env FOO=from-ctr, --cwd /tmp): stdout %q, want from-ctr, /tmp and MemTotal 300-384 MiB", r.stdout)
 	}
+	r = c.runInput(t, "line one\nline two\n", "task", "exec", "--exec-id", "in", "t2", "sh", "-c", "echo lines=$(( $(wc -l) ))")
+	if n, _ := lineValue(r.stdout, "lines"); r.code != 0 || n != 2 {
+		t.Errorf("ctr task exec t2 sh -c 'echo lines=$(wc -l)' with 2 lines in: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	r = c.mustRun(t, "task", "exec", "--exec-id", "user", "--user", "1000", "t2", "sh", "-c", "echo uid=$(id -u); echo gid=$(id -g)")
+	if uid, _ := lineValue(r.stdout, "uid"); uid != 1000 {
+		t.Errorf("ctr task exec --user 1000 t2 id: stdout %q, want uid=1000", r.stdout)
+	} else if gid, _ := lineValue(r.stdout, "gid"); gid != 1000 {
+		t.Errorf("ctr task exec --user 1000 t2 id: stdout %q, want gid=1000 (the image's app)", r.stdout)
+	}
 	r = c.run(t, "task", "exec", "--exec-id", "e2", "t2", "sh", "-c", "exit 3")
 	if r.code != 3 {
 		t.Errorf("ctr task exec t2 sh -c 'exit 3': exit %d, stderr %q", r.code, r.stderr)

@@ -41,9 +41,11 @@ type service struct {
 	evMu     sync.Mutex
 	evClosed bool
 
-	// mu guards c, the container (nil before Create and after Delete).
-	mu sync.Mutex
-	c  *container
+	// mu guards c, the container (nil before Create and after Delete),
+	// and creating (Create is booting its VM).
+	mu       sync.Mutex
+	c        *container
+	creating bool
 }
 
 type eventItem struct {
@@ -192,7 +194,7 @@ func (s *service) Connect(ctx context.Context, r *taskAPI.ConnectRequest) (*task
 // Shutdown ends the shim once its container is deleted.
 func (s *service) Shutdown(ctx context.Context, r *taskAPI.ShutdownRequest) (*ptypes.Empty, error) {
 	s.mu.Lock()
-	busy := s.c != nil
+	busy := s.c != nil || s.creating
 	s.mu.Unlock()
 	if busy && !r.Now {
 		return empty, nil

@@ -30,20 +30,24 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*ta
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.c != nil {
-		return nil, errdefs.ToGRPCf(errdefs.ErrAlreadyExists, "this shim runs container %s already", s.c.id)
-	}
 	if r.Checkpoint != "" {
 		return nil, errdefs.ToGRPCf(errdefs.ErrNotImplemented, "ember's shim restores no checkpoints")
 	}
+	s.mu.Lock()
+	busy := s.c != nil || s.creating
+	s.creating = !busy
+	s.mu.Unlock()
+	if busy {
+		return nil, errdefs.ToGRPCf(errdefs.ErrAlreadyExists, "this shim runs a container already")
+	}
 	io := stdio{stdin: r.Stdin, stdout: r.Stdout, stderr: r.Stderr, terminal: r.Terminal}
-	c, err := createContainer(ctx, ns, r.ID, r.Bundle, r.Rootfs, io)
+	c, err := createContainer(ctx, ns, r.ID, r.Bundle, r.Rootfs, io) // boots the VM: not under mu
+	s.mu.Lock()
+	s.c, s.creating = c, false
+	s.mu.Unlock()
 	if err != nil {
 		return nil, errdefs.ToGRPC(err)
 	}
-	s.c = c
 	pid := c.vm.pid()
 	s.send("/tasks/create", &eventsapi.TaskCreate{ContainerID: r.ID, Bundle: r.Bundle, Rootfs: r.Rootfs,
 		IO: &eventsapi.TaskIO{Stdin: r.Stdin, Stdout: r.Stdout, Stderr: r.Stderr, Terminal: r.Terminal}, Pid: pid})
