@@ -18,7 +18,7 @@ func imageCache(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	t.Setenv("XDG_CACHE_HOME", dir)
-	return filepath.Join(dir, "ember", "images")
+	return filepath.Join(dir, "ember", "oci") // ociimage.CacheDir
 }
 
 // buildImage writes the test image (e2e/testdata/mkimage) running cfg as a

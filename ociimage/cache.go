@@ -13,13 +13,14 @@ import (
 )
 
 // CacheDir returns where unpacked images live:
-// ${XDG_CACHE_HOME:-$HOME/.cache}/ember/images.
+// ${XDG_CACHE_HOME:-$HOME/.cache}/ember/oci (beside, not among, the guest
+// images guest-images/build caches in ember/images).
 func CacheDir() (string, error) {
 	dir, err := os.UserCacheDir()
 	if err != nil {
 		return "", fmt.Errorf("image cache: %w: set XDG_CACHE_HOME or HOME", err)
 	}
-	return filepath.Join(dir, "ember", "images"), nil
+	return filepath.Join(dir, "ember", "oci"), nil
 }
 
 // Unpacked is an image's root filesystem in the cache.

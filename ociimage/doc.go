@@ -3,7 +3,7 @@
 // filesystem into ember's image cache, once per image.
 //
 // Open reads the image's manifest and config; Unpack applies its layers in
-// order into ${XDG_CACHE_HOME:-$HOME/.cache}/ember/images/<image ID>/rootfs
+// order into ${XDG_CACHE_HOME:-$HOME/.cache}/ember/oci/<image ID>/rootfs
 // (the image ID is the config's digest, the same for either form of one
 // image), built under a temporary name and renamed into place while a lock
 // file is held, so concurrent runs of one image share one unpack. Layers
