@@ -28,8 +28,9 @@ type containerd struct {
 // startContainerd starts Debian's containerd (from PATH: scripts/e2e
 // stages it in the test host with scripts/bench-peers) as root, with the
 // CRI plugin off and bin/ first in its PATH, so that it finds
-// containerd-shim-ember-v2. It is killed (by pid) when the test ends.
-func startContainerd(t *testing.T) *containerd {
+// containerd-shim-ember-v2, and env added to its environment (the
+// shim's). It is killed (by pid) when the test ends.
+func startContainerd(t *testing.T, env ...string) *containerd {
 	t.Helper()
 	need(t, "bin/ember", "bin/containerd-shim-ember-v2")
 	bin, err := exec.LookPath("containerd")
@@ -66,6 +67,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 	defer logf.Close()
 	c.cmd = exec.Command(bin, "--config", filepath.Join(dir, "config.toml"))
 	c.cmd.Env = append(os.Environ(), "PATH="+path("bin")+":"+os.Getenv("PATH"), "EMBER_SHIM_STATE_DIR="+c.shimBase)
+	c.cmd.Env = append(c.cmd.Env, env...)
 	c.cmd.Stdout, c.cmd.Stderr = logf, logf
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -150,9 +152,20 @@ func (c *containerd) mustRun(t *testing.T, args ...string) execResult {
 
 // leftovers lists what the shim left behind: processes running
 // containerd-shim-ember-v2 or an ember VM under the shim's state base,
-// and entries in that base's namespace directories.
+// entries in that base's namespace directories, mounts in containerd's
+// state directory (the bundles' rootfs) and shim sockets.
 func (c *containerd) leftovers() []string {
 	var left []string
+	mounts, _ := os.ReadFile("/proc/self/mounts")
+	for _, m := range strings.Split(string(mounts), "\n") {
+		if f := strings.Fields(m); len(f) > 1 && strings.HasPrefix(f[1], c.dir+"/state/") {
+			left = append(left, "mount "+f[1])
+		}
+	}
+	socks, _ := filepath.Glob("/run/containerd/s/*") // where containerd's shim library puts them
+	for _, s := range socks {
+		left = append(left, "socket "+s)
+	}
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
 		b, err := os.ReadFile(p)

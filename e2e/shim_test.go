@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -92,6 +93,21 @@ func TestContainerdShim(t *testing.T) {
 	c.mustRun(t, "task", "delete", "t2")
 	c.mustRun(t, "container", "rm", "t2")
 	c.waitNoLeftovers(t)
+
+	// A guest that does not boot (an initramfs of junk: its kernel panics)
+	// fails ctr run with the console's last lines and leaves nothing.
+	junk := filepath.Join(t.TempDir(), "junk.cpio")
+	if err := os.WriteFile(junk, []byte("not an initramfs\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := startContainerd(t, "EMBER_KERNEL="+path("guest-images/out/bzImage"), "EMBER_INITRD="+junk)
+	bad.mustRun(t, "image", "import", tar)
+	r = bad.run(t, "run", "--rm", "--runtime", emberRuntime, busyboximage.Tag, "b1", "true")
+	t.Logf("ctr run b1 with a junk initramfs: exit %d, %v: %s", r.code, r.wall, r.stderr)
+	if r.code == 0 || !strings.Contains(r.stderr, "ended before its agent answered") || !strings.Contains(r.stderr, "Kernel panic") {
+		t.Errorf("ctr run with a guest that cannot boot: exit %d, stderr %q; want a failure quoting the kernel's panic", r.code, r.stderr)
+	}
+	bad.waitNoLeftovers(t)
 }
 
 // taskStatus is task id's status in ctr task ls ("" if not listed).
