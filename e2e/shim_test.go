@@ -46,10 +46,13 @@ func TestContainerdShim(t *testing.T) {
 		t.Errorf("ctr run t1 echo hi-from-ember-shim: stdout %q, stderr %q", r.stdout, r.stderr)
 	}
 
-	r = c.run(t, "run", "--rm", "--runtime", emberRuntime, busyboximage.Tag, "t3", "sh", "-c", "echo to-stderr >&2; exit 7")
-	t.Logf("ctr run t3 sh -c 'exit 7': exit %d, %v", r.code, r.wall)
-	if r.code != 7 || !hasLine(r.stderr, "to-stderr") {
-		t.Errorf("ctr run t3 sh -c 'echo to-stderr >&2; exit 7': exit %d (want 7), stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	// A read-only root (ctr run --read-only: ember shares it ro) refuses writes.
+	r = c.run(t, "run", "--rm", "--read-only", "--runtime", emberRuntime, busyboximage.Tag, "t3",
+		"sh", "-c", "echo to-stderr >&2; touch /written && echo wrote-root; echo x >/dev/shm/x && echo wrote-shm; exit 7")
+	t.Logf("ctr run --read-only t3 sh -c '...; exit 7': exit %d, %v", r.code, r.wall)
+	if r.code != 7 || !hasLine(r.stderr, "to-stderr") || strings.Contains(r.stdout, "wrote-root") || !hasLine(r.stdout, "wrote-shm") {
+		t.Errorf("ctr run --read-only t3 sh -c 'echo to-stderr >&2; touch /written; echo x >/dev/shm/x; exit 7': exit %d (want 7), stdout %q (want wrote-shm only), stderr %q",
+			r.code, r.stdout, r.stderr)
 	}
 
 	// The spec's memory limit sizes the VM; its env and cwd reach execs too.

@@ -51,8 +51,7 @@ func createContainer(ctx context.Context, ns, id, bundle string, rootfs []*types
 	if err := c.mountRootfs(rootfs); err != nil {
 		return nil, err
 	}
-	memMiB, cpus := vmSize(spec)
-	if err := v.start(ctx, rootfsPath(bundle), memMiB, cpus, firstRequest(spec)); err != nil {
+	if err := v.start(ctx, bootFor(spec, rootfsPath(bundle))); err != nil {
 		return nil, err
 	}
 	c.init = newProcess(id, execRequest(spec.Process, false), io)

@@ -44,6 +44,30 @@ func readSpec(bundle string) (*specs.Spec, error) {
 	return &s, nil
 }
 
+// boot is how a container's VM starts.
+type boot struct {
+	rootfs       string // the host directory shared as the guest's root
+	readOnly     bool   // the spec's root.readonly: shared ro, so ember refuses every write
+	memMiB, cpus int
+	first        agentproto.ExecRequest // run in the guest first (firstRequest)
+}
+
+// bootFor is the boot of a container with spec s and its rootfs there.
+func bootFor(s *specs.Spec, rootfs string) boot {
+	mem, cpus := vmSize(s)
+	return boot{rootfs: rootfs, readOnly: s.Root != nil && s.Root.Readonly, memMiB: mem, cpus: cpus, first: firstRequest(s)}
+}
+
+// startArgs are ember start's flags for b (after --name).
+func (b boot) startArgs() []string {
+	share := b.rootfs + ":" + rootfsTag
+	if b.readOnly {
+		share += ",ro"
+	}
+	return []string{"--share", share, "--cmdline", "ember.rootfs=" + rootfsTag,
+		"--memory", strconv.Itoa(b.memMiB) + "M", "--cpus", strconv.Itoa(b.cpus)}
+}
+
 // vmSize is the guest's memory (MiB) and vCPUs from the spec's limits:
 // the memory limit rounded up to MiB (at least minMemoryMiB), the CPU
 // quota rounded up to whole CPUs.
@@ -96,6 +120,3 @@ func clamp16(v uint) uint16 {
 	}
 	return uint16(v)
 }
-
-// memoryFlag is ember start's --memory value for n MiB.
-func memoryFlag(n int) string { return strconv.Itoa(n) + "M" }

@@ -81,3 +81,16 @@ func TestReadSpec(t *testing.T) {
 		t.Errorf("readSpec = %+v, %v", s, err)
 	}
 }
+
+func TestStartArgs(t *testing.T) {
+	s := &specs.Spec{Root: &specs.Root{Path: "rootfs", Readonly: true}, Process: &specs.Process{Args: []string{"sh"}}}
+	got := strings.Join(bootFor(s, "/b/rootfs").startArgs(), " ")
+	want := "--share /b/rootfs:rootfs,ro --cmdline ember.rootfs=rootfs --memory 256M --cpus 1"
+	if got != want {
+		t.Errorf("startArgs = %q, want %q", got, want)
+	}
+	s.Root.Readonly = false
+	if got := bootFor(s, "/b/rootfs").startArgs()[1]; got != "/b/rootfs:rootfs" {
+		t.Errorf("a writable root's share: %q", got)
+	}
+}

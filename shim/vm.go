@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -79,15 +78,13 @@ func vmName(id string) string {
 	return "c-" + hex.EncodeToString(h[:8])
 }
 
-// start boots the VM with rootfs shared as the guest's root, and waits
-// until its agent answers first (run in the guest, not the container).
-func (v *vm) start(ctx context.Context, rootfs string, memMiB, cpus int, first agentproto.ExecRequest) error {
+// start boots the VM as b says, and waits until its agent answers
+// b.first (run in the guest, not the container).
+func (v *vm) start(ctx context.Context, b boot) error {
 	if err := os.MkdirAll(v.dir.Base, 0o700); err != nil {
 		return err
 	}
-	args := []string{"start", "--name", v.dir.Name, "--replace",
-		"--share", rootfs + ":" + rootfsTag, "--cmdline", "ember.rootfs=" + rootfsTag,
-		"--memory", memoryFlag(memMiB), "--cpus", strconv.Itoa(cpus)}
+	args := append([]string{"start", "--name", v.dir.Name, "--replace"}, b.startArgs()...)
 	if k := os.Getenv(EnvKernel); k != "" {
 		args = append(args, "--kernel", k)
 	}
@@ -99,7 +96,7 @@ func (v *vm) start(ctx context.Context, rootfs string, memMiB, cpus int, first a
 	if _, err := v.run(ctx, args...); err != nil {
 		return err // ember's one line names the fix (a missing kernel: set EMBER_KERNEL, or make images)
 	}
-	return v.waitAgent(ctx, first)
+	return v.waitAgent(ctx, b.first)
 }
 
 // waitAgent runs req in the guest until the agent answers, the VM ends
