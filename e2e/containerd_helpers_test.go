@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -166,15 +167,10 @@ func (c *containerd) leftovers() []string {
 	for _, s := range socks {
 		left = append(left, "socket "+s)
 	}
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range procs {
-		b, err := os.ReadFile(p)
-		if err != nil || len(b) == 0 {
-			continue
-		}
-		cmdline := strings.ReplaceAll(strings.TrimRight(string(b), "\x00"), "\x00", " ")
+	for pid, argv := range processes() {
+		cmdline := strings.Join(argv, " ")
 		if strings.Contains(cmdline, "containerd-shim-ember-v2") || strings.Contains(cmdline, c.shimBase) {
-			left = append(left, fmt.Sprintf("process %s: %s", filepath.Base(filepath.Dir(p)), cmdline))
+			left = append(left, fmt.Sprintf("process %d: %s", pid, cmdline))
 		}
 	}
 	vms, _ := filepath.Glob(filepath.Join(c.shimBase, "*", "*"))
@@ -182,6 +178,33 @@ func (c *containerd) leftovers() []string {
 		left = append(left, "state "+v)
 	}
 	return left
+}
+
+// shimPids lists the running containerd-shim-ember-v2 processes.
+func (c *containerd) shimPids() []int {
+	var pids []int
+	for pid, argv := range processes() {
+		if filepath.Base(argv[0]) == "containerd-shim-ember-v2" {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// processes maps the pid of every process with a command line (zombies
+// have none) to its arguments.
+func processes() map[int][]string {
+	ps := map[int][]string{}
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+		ps[pid] = strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	}
+	return ps
 }
 
 // waitNoLeftovers waits up to 15 s for leftovers to be empty.

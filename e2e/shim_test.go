@@ -97,6 +97,21 @@ func TestContainerdShim(t *testing.T) {
 	c.mustRun(t, "container", "rm", "t2")
 	c.waitNoLeftovers(t)
 
+	// A shim killed under a running container: containerd runs its delete
+	// (Cleanup), which removes the VM, its state and the rootfs mount.
+	c.mustRun(t, "run", "-d", "--runtime", emberRuntime, busyboximage.Tag, "t4", "sleep", "1000")
+	shims := c.shimPids()
+	if len(shims) != 1 {
+		t.Fatalf("shim processes of t4: %v, want one", shims)
+	}
+	if err := syscall.Kill(shims[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitStopped(t, c, "t4")
+	c.run(t, "task", "delete", "t4") // containerd may have deleted it already
+	c.mustRun(t, "container", "rm", "t4")
+	c.waitNoLeftovers(t)
+
 	// A guest that does not boot (an initramfs of junk: its kernel panics)
 	// fails ctr run with the console's last lines and leaves nothing.
 	junk := filepath.Join(t.TempDir(), "junk.cpio")
@@ -128,16 +143,18 @@ func taskStatus(t *testing.T, c *containerd, id string) string {
 	return ""
 }
 
-// waitStopped waits until ctr task ls shows task id STOPPED.
+// waitStopped waits until ctr task ls shows task id STOPPED, or no more
+// (containerd deletes the task of a shim that died).
 func waitStopped(t *testing.T, c *containerd, id string) {
 	t.Helper()
+	st := ""
 	for range 100 {
-		if taskStatus(t, c, id) == "STOPPED" {
+		if st = taskStatus(t, c, id); st == "STOPPED" || st == "" {
 			return
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatalf("task %s did not stop after ctr task kill -s KILL", id)
+	t.Fatalf("task %s did not stop: %s", id, st)
 }
 
 // execTerminal runs ctr task exec -t in container id on a pseudo-terminal

@@ -147,8 +147,8 @@ func (s *service) StartShim(ctx context.Context, opts cshim.StartOpts) (_ string
 }
 
 // Cleanup is the shim's delete invocation, run by containerd when the
-// long-running shim died: it removes the VM, its state and the rootfs
-// mount (the working directory is the bundle).
+// long-running shim died: it removes the VM, its state, the rootfs mount
+// and the shim's socket (the working directory is the bundle).
 func (s *service) Cleanup(ctx context.Context) (*taskAPI.DeleteResponse, error) {
 	ns, err := namespaces.NamespaceRequired(ctx)
 	if err != nil {
@@ -165,6 +165,9 @@ func (s *service) Cleanup(ctx context.Context) (*taskAPI.DeleteResponse, error) 
 	}
 	if err := mount.UnmountRecursive(rootfsPath(bundle), 0); err != nil {
 		log.G(ctx).WithError(err).Warn("unmount the rootfs")
+	}
+	if address, err := cshim.ReadAddress("address"); err == nil {
+		_ = cshim.RemoveSocket(address) // the dead shim's
 	}
 	return &taskAPI.DeleteResponse{
 		ExitedAt:   protobuf.ToTimestamp(time.Now()),
