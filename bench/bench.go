@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -27,6 +28,7 @@ type Config struct {
 	MemoryMiB int
 	CPUs      int
 	Bundle    string // OCI bundle directory (config.json + rootfs)
+	Image     string // container image for the image:PEER systems (image.go)
 	Ember     string // the ember binary
 	// EmberDelay delays each exec of ember after its start is taken: a
 	// deliberately slower ember, to show that a regression guard fails.
@@ -34,6 +36,8 @@ type Config struct {
 	EmberVersion string
 	Timeout      time.Duration // per run
 	NoMemory     bool          // skip the memory runs
+	// Variants are the ember:NAME systems (variant.go).
+	Variants []Variant
 	// OutputDir, when set, keeps each VM run's whole console output there,
 	// as SYSTEM-N.log (N counts the warm-up runs too).
 	OutputDir string
@@ -74,6 +78,7 @@ type target struct {
 	sys  *System
 	runs int
 	run  func(ctx context.Context, memory bool) (Run, procResult, error)
+	stop func() // stops what the target started, or nil
 }
 
 // Measure runs every system of cfg and returns the report. A system that cannot
@@ -82,7 +87,7 @@ type target struct {
 func Measure(ctx context.Context, cfg Config) (*Report, error) {
 	rep := &Report{Created: time.Now().UTC().Truncate(time.Second), Ember: cfg.EmberVersion, Places: []Env{cfg.Env},
 		Settings: Settings{Command: cfg.Command, Runs: cfg.Runs, VMRuns: cfg.VMRuns, Warmup: cfg.Warmup,
-			Cmdline: cfg.Cmdline, MemoryMiB: cfg.MemoryMiB, VCPUs: cfg.CPUs, Bundle: cfg.Bundle}}
+			Cmdline: cfg.Cmdline, MemoryMiB: cfg.MemoryMiB, VCPUs: cfg.CPUs, Bundle: cfg.Bundle, Image: cfg.Image}}
 	tmp, err := os.MkdirTemp("", "ember-bench-")
 	if err != nil {
 		return nil, err
@@ -98,6 +103,7 @@ func Measure(ctx context.Context, cfg Config) (*Report, error) {
 			needVM = needVM || t.sys.Kind == KindVM
 		}
 	}
+	defer stopTargets(targets)
 	if needVM {
 		if rep.Settings.Kernel, err = fileInfo(cfg.Kernel); err != nil {
 			return nil, err
@@ -204,6 +210,16 @@ func newTarget(cfg *Config, name, tmp string) *target {
 	bad := func(kind, msg string) *target {
 		return &target{sys: &System{Name: name, Label: name, Kind: kind, Place: cfg.Env.Place, Error: msg}}
 	}
+	if strings.HasPrefix(name, variantPrefix) {
+		if !cfg.Env.CanBootLinux() {
+			return bad(KindVM, "/dev/kvm here is "+cfg.Env.KVM+": it cannot boot Linux")
+		}
+		t, err := variantTarget(cfg, name, tmp)
+		if err != nil {
+			return bad(KindVM, err.Error())
+		}
+		return t
+	}
 	switch name {
 	case "ember", "ember-console-off":
 		if !cfg.Env.CanBootLinux() {
@@ -239,6 +255,9 @@ func newTarget(cfg *Config, name, tmp string) *target {
 		if err != nil {
 			return bad(KindContainer, err.Error())
 		}
+		return t
+	}
+	if t := imageTarget(cfg, name, tmp); t != nil {
 		return t
 	}
 	return bad("", fmt.Sprintf("unknown system %q", name))
