@@ -66,15 +66,19 @@ func vmPeerTarget(cfg *Config, name, path string) *target {
 }
 
 // markerRun turns a finished process watched for markerReady into a Run.
-func markerRun(res procResult) Run {
+func markerRun(res procResult) Run { return markerRunFor(res, markerReady, Ready) }
+
+// markerRunFor turns a finished process watched for the line marker into a
+// Run, with metric key from the start to that line.
+func markerRunFor(res procResult, marker, key string) Run {
 	start := res.Start.UnixNano()
 	run := Run{MS: map[string]float64{}, Raw: map[string]int64{"start": start}, Killed: res.Killed}
 	if !res.Exit.IsZero() {
 		run.Raw["exit"] = res.Exit.UnixNano()
 	}
-	ready, ok := res.Seen[markerReady]
+	ready, ok := res.Seen[marker]
 	if ok {
-		run.Raw["ready"] = ready.UnixNano()
+		run.Raw[key] = ready.UnixNano()
 	}
 	if t, ok := res.Seen[markerExit]; ok {
 		run.Raw["guest_exit_line"] = t.UnixNano()
@@ -84,10 +88,10 @@ func markerRun(res procResult) Run {
 		run.Error = errorWithTail(res.Err, res.Tail)
 		return run
 	case !ok:
-		run.Error = errorWithTail(fmt.Errorf("no %q line", markerReady), res.Tail)
+		run.Error = errorWithTail(fmt.Errorf("no %q line", marker), res.Tail)
 		return run
 	}
-	run.MS[Ready] = float64(ready.UnixNano()-start) / 1e6
+	run.MS[key] = float64(ready.UnixNano()-start) / 1e6
 	if !res.Killed {
 		run.MS[Exit] = float64(res.Exit.UnixNano()-start) / 1e6
 	}

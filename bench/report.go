@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -25,6 +26,7 @@ const (
 // Metrics lists the timed metrics in display order, with their labels.
 var Metrics = []struct{ Key, Label string }{
 	{Ready, "start → ready"},
+	{FirstOutput, "start → first output"},
 	{Setup, "  VMM set-up (→ 1st KVM_RUN)"},
 	{SetupExec, "    exec + Go runtime start"},
 	{SetupBuild, "    VM build (vmm.New)"},
@@ -64,6 +66,7 @@ type Settings struct {
 	MemoryMiB int      `json:"memory_mib"`                 // guest RAM
 	VCPUs     int      `json:"vcpus"`
 	Bundle    string   `json:"bundle,omitempty"` // OCI bundle directory
+	Image     string   `json:"image,omitempty"`  // container image of the image systems
 }
 
 // FileInfo identifies an input file.
@@ -155,6 +158,20 @@ func (r *Report) Reference(place string) *System {
 	for _, s := range r.Systems {
 		if s.Name == "ember" && s.Place == place && s.Error == "" {
 			return s
+		}
+	}
+	return nil
+}
+
+// ReferenceFor is the system s is compared with (÷ ember): ember run
+// --image for the image systems, else Reference.
+func (r *Report) ReferenceFor(s *System) *System {
+	if !strings.HasPrefix(s.Name, imagePrefix) {
+		return r.Reference(s.Place)
+	}
+	for _, o := range r.Systems {
+		if o.Name == imageReference && o.Place == s.Place && o.Error == "" {
+			return o
 		}
 	}
 	return nil

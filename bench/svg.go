@@ -65,6 +65,7 @@ func SVG(r *Report) []byte {
 		title := fmt.Sprintf("Start to ready, %s: median, whiskers min–max", e.Place)
 		y = panel(&body, y, title, bars, FormatMS, tickMS) + svgPanelGap
 	}
+	y = imagePanels(&body, y, r)
 	var mem []bar
 	for _, s := range r.Ordered() {
 		if s.Memory != nil && s.Memory.Error == "" {

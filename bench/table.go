@@ -47,6 +47,9 @@ func Header(r *Report) []string {
 		lines = append(lines, fmt.Sprintf("guest: %s (%d KiB) + %s (%d KiB), %d vCPU, %d MiB, cmdline %q",
 			s.Kernel.Path, s.Kernel.Bytes>>10, s.Initrd.Path, s.Initrd.Bytes>>10, s.VCPUs, s.MemoryMiB, s.Cmdline))
 	}
+	if s.Image != "" {
+		lines = append(lines, "image: "+s.Image)
+	}
 	rounds := ""
 	if s.Rounds > 1 {
 		rounds = fmt.Sprintf(" in %d rounds (each a fresh start of the benchmark, systems round-robin)", s.Rounds)
@@ -86,7 +89,7 @@ func Table(r *Report) string {
 			add("not run (see below)", "", "", "", "", "")
 			continue
 		}
-		ref := r.Reference(s.Place)
+		ref := r.ReferenceFor(s)
 		for _, m := range Metrics {
 			sum, ok := s.Summary[m.Key]
 			if !ok || sum.N == 0 {
