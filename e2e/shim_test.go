@@ -23,9 +23,12 @@ const emberRuntime = "io.containerd.ember.v2"
 // TestContainerdShim: Debian's containerd 1.6, started by the test, runs
 // containers in ember VMs through containerd-shim-ember-v2 (issue 16
 // part 3): the busybox test image imported with ctr; ctr run --rm prints
-// the command's output; a command's exit status is ctr's; ctr run -d, then
-// ctr task exec, kill, delete and container rm leave no shim, no VM process
-// and no VM state behind.
+// the command's output; a command's exit status is ctr's (with a read-only
+// root); ctr run -d, then pause/resume, ctr task exec (stdin, env, cwd,
+// --user, -t, exit status), ps, metrics, kill, delete and container rm
+// leave no shim, no VM process, no VM state, no mount and no socket
+// behind; so does a shim killed under its container (containerd's cleanup);
+// a guest that cannot boot fails ctr run quoting its console.
 func TestContainerdShim(t *testing.T) {
 	const initrd = "guest-images/out/initramfs.cpio.gz"
 	need(t, "bin/ember", "bin/containerd-shim-ember-v2", "guest-images/out/bzImage", initrd)
