@@ -28,6 +28,7 @@ type Config struct {
 	MemoryMiB int
 	CPUs      int
 	Bundle    string // OCI bundle directory (config.json + rootfs)
+	Image     string // container image for the image:PEER systems (image.go)
 	Ember     string // the ember binary
 	// EmberDelay delays each exec of ember after its start is taken: a
 	// deliberately slower ember, to show that a regression guard fails.
@@ -77,6 +78,7 @@ type target struct {
 	sys  *System
 	runs int
 	run  func(ctx context.Context, memory bool) (Run, procResult, error)
+	stop func() // stops what the target started, or nil
 }
 
 // Measure runs every system of cfg and returns the report. A system that cannot
@@ -85,7 +87,7 @@ type target struct {
 func Measure(ctx context.Context, cfg Config) (*Report, error) {
 	rep := &Report{Created: time.Now().UTC().Truncate(time.Second), Ember: cfg.EmberVersion, Places: []Env{cfg.Env},
 		Settings: Settings{Command: cfg.Command, Runs: cfg.Runs, VMRuns: cfg.VMRuns, Warmup: cfg.Warmup,
-			Cmdline: cfg.Cmdline, MemoryMiB: cfg.MemoryMiB, VCPUs: cfg.CPUs, Bundle: cfg.Bundle}}
+			Cmdline: cfg.Cmdline, MemoryMiB: cfg.MemoryMiB, VCPUs: cfg.CPUs, Bundle: cfg.Bundle, Image: cfg.Image}}
 	tmp, err := os.MkdirTemp("", "ember-bench-")
 	if err != nil {
 		return nil, err
@@ -101,6 +103,7 @@ func Measure(ctx context.Context, cfg Config) (*Report, error) {
 			needVM = needVM || t.sys.Kind == KindVM
 		}
 	}
+	defer stopTargets(targets)
 	if needVM {
 		if rep.Settings.Kernel, err = fileInfo(cfg.Kernel); err != nil {
 			return nil, err
@@ -252,6 +255,9 @@ func newTarget(cfg *Config, name, tmp string) *target {
 		if err != nil {
 			return bad(KindContainer, err.Error())
 		}
+		return t
+	}
+	if t := imageTarget(cfg, name, tmp); t != nil {
 		return t
 	}
 	return bad("", fmt.Sprintf("unknown system %q", name))

@@ -50,11 +50,12 @@ func usageErrorf(format string, args ...any) error {
 
 // Synopsis and Long are the command's help.
 const (
-	Synopsis = "[--runs N] [--vs crun,runc,gokvm,qemu] [--json FILE] [--svg FILE] [FLAGS]"
+	Synopsis = "[--runs N] [--vs crun,runc,gokvm,qemu] [--image PATH] [--json FILE] [--svg FILE] [FLAGS]"
 	Short    = "time VM boot against other VMMs and containers; ember's own overhead"
 	Long     = "Times booting the guest with ember (start to ready, split into VMM set-up, kernel and\n" +
 		"user space; console on and off) against gokvm, QEMU microvm, crun and runc, and\n" +
-		"measures each one's memory. Peers come from scripts/bench-peers prepare. Where\n" +
+		"measures each one's memory. Peers come from scripts/bench-peers prepare. --image PATH times\n" +
+		"one container image instead, under crun, runc, ctr+runc, ember and ctr+ember. Where\n" +
 		"/dev/kvm is not hardware-backed, use `make bench`: it runs them side by side in the test host."
 )
 
@@ -80,6 +81,7 @@ func Setup(fs *pflag.FlagSet, o Options) func(args []string) error {
 	memory := fs.String("memory", "256M", "guest memory")
 	cpus := fs.Int("cpus", 1, "guest vCPUs")
 	bundle := fs.String("bundle", ".bench/bundle", "OCI bundle for crun and runc (config.json + rootfs)")
+	image := fs.String("image", "", imageUsage)
 	timeout := fs.Duration("timeout", 3*time.Minute, "give up on a run after this long")
 	variants := fs.StringArray("variant", nil, "also time ember:NAME, ember with CMDLINE added to the kernel command line, beside ember (NAME=CMDLINE; repeatable)")
 	variantKernels := fs.StringArray("variant-kernel", nil, "ember:NAME boots this kernel (NAME=PATH; repeatable)")
@@ -97,7 +99,7 @@ func Setup(fs *pflag.FlagSet, o Options) func(args []string) error {
 				return fmt.Errorf("--from: %w", err)
 			}
 		} else {
-			cfg, err := benchConfig(*runs, *vmRuns, *warmup, *vs, *emberMode, o)
+			cfg, err := configFor(fs, *image, *runs, *vmRuns, *warmup, *vs, *emberMode, o)
 			if err != nil {
 				return err
 			}
@@ -203,22 +205,31 @@ func addVariants(cfg *bench.Config, cmdlines, kernels []string) error {
 	return nil
 }
 
-// benchConfig checks the run counts and works out the systems to run.
-func benchConfig(runs, vmRuns, warmup int, vs, emberMode string, o Options) (bench.Config, error) {
+// baseConfig checks the run counts and finds the place and ember.
+func baseConfig(runs, vmRuns, warmup int, o Options) (bench.Config, error) {
 	if vmRuns == 0 {
 		vmRuns = runs
 	}
 	if runs < 1 || vmRuns < 1 || warmup < 0 {
 		return bench.Config{}, usageErrorf("--runs and --vm-runs must be at least 1, --warmup at least 0")
 	}
-	env := bench.DetectEnv()
-	cfg := bench.Config{Runs: runs, VMRuns: vmRuns, Warmup: warmup, Env: env, EmberVersion: o.Version,
+	cfg := bench.Config{Runs: runs, VMRuns: vmRuns, Warmup: warmup, Env: bench.DetectEnv(), EmberVersion: o.Version,
 		Progress: os.Stderr, ProgressTTY: o.IsTerminal(os.Stderr)}
-	if exe, err := os.Executable(); err == nil {
-		cfg.Ember = exe
-	} else {
+	exe, err := os.Executable()
+	if err != nil {
 		return cfg, fmt.Errorf("cannot find the ember binary: %w", err)
 	}
+	cfg.Ember = exe
+	return cfg, nil
+}
+
+// benchConfig checks the run counts and works out the systems to run.
+func benchConfig(runs, vmRuns, warmup int, vs, emberMode string, o Options) (bench.Config, error) {
+	cfg, err := baseConfig(runs, vmRuns, warmup, o)
+	if err != nil {
+		return cfg, err
+	}
+	env := cfg.Env
 	if emberMode == "auto" {
 		emberMode = "setup"
 		if env.CanBootLinux() {
