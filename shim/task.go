@@ -60,7 +60,11 @@ func (s *service) Start(ctx context.Context, r *taskAPI.StartRequest) (*taskAPI.
 	if err != nil {
 		return nil, err
 	}
-	publish := s.exitPublisher(c)
+	// The exit event follows the start event, however fast the process ends.
+	started := make(chan struct{})
+	defer close(started)
+	publishExit := s.exitPublisher(c)
+	publish := func(p *process) { <-started; publishExit(p) }
 	onEnd := func(p *process, code uint32) { p.end(code); publish(p) }
 	if r.ExecID == "" {
 		onEnd = func(_ *process, code uint32) { c.initEnded(ctx, code, publish) }
