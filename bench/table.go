@@ -44,8 +44,12 @@ func Header(r *Report) []string {
 		lines = append(lines, fmt.Sprintf("%s: %s", e.Place, e.Describe()))
 	}
 	if s.Kernel.Path != "" {
-		lines = append(lines, fmt.Sprintf("guest: %s (%d KiB) + %s (%d KiB), %d vCPU, %d MiB, cmdline %q",
-			s.Kernel.Path, s.Kernel.Bytes>>10, s.Initrd.Path, s.Initrd.Bytes>>10, s.VCPUs, s.MemoryMiB, s.Cmdline))
+		cmdline := fmt.Sprintf("cmdline %q", s.Cmdline)
+		if s.Image != "" {
+			cmdline = "the kernel command line of ember run --image and of ember's shim (ember.rootfs=...)"
+		}
+		lines = append(lines, fmt.Sprintf("guest: %s (%d KiB) + %s (%d KiB), %d vCPU, %d MiB, %s",
+			s.Kernel.Path, s.Kernel.Bytes>>10, s.Initrd.Path, s.Initrd.Bytes>>10, s.VCPUs, s.MemoryMiB, cmdline))
 	}
 	if s.Image != "" {
 		lines = append(lines, "image: "+s.Image)
