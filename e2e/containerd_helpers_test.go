@@ -7,102 +7,49 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/embervm/ember/internal/ctrd"
 )
 
-// containerd is a containerd daemon a test started, with its own root,
-// state directory and socket under a temporary directory.
+// containerd is a containerd daemon a test started (internal/ctrd), with
+// its own root, state directory and socket under a temporary directory.
 type containerd struct {
+	*ctrd.Daemon
 	dir      string // its root, state, socket, config and log are in here
-	socket   string
-	ctr      string // the ctr binary
 	shimBase string // the shim's VM state base (EMBER_SHIM_STATE_DIR)
-	cmd      *exec.Cmd
 }
 
 // startContainerd starts Debian's containerd (from PATH: scripts/e2e
 // stages it in the test host with scripts/bench-peers) as root, with the
 // CRI plugin off and bin/ first in its PATH, so that it finds
 // containerd-shim-ember-v2, and env added to its environment (the
-// shim's). It is killed (by pid) when the test ends.
+// shim's). It is stopped (by pid) when the test ends.
 func startContainerd(t *testing.T, env ...string) *containerd {
 	t.Helper()
 	need(t, "bin/ember", "bin/containerd-shim-ember-v2")
-	bin, err := exec.LookPath("containerd")
-	if err != nil {
-		t.Fatal("containerd is not in PATH: run this test with scripts/e2e, which stages Debian's containerd (scripts/bench-peers prepare, stage)")
-	}
-	ctr, err := exec.LookPath("ctr")
-	if err != nil {
-		t.Fatal("ctr is not in PATH: run this test with scripts/e2e (scripts/bench-peers stage)")
-	}
 	if os.Geteuid() != 0 {
 		t.Fatal("containerd needs root (the test host runs tests as root)")
 	}
 	dir := t.TempDir()
-	c := &containerd{dir: dir, socket: filepath.Join(dir, "containerd.sock"), ctr: ctr, shimBase: filepath.Join(dir, "ember-shim")}
-	// The test host's root and /tmp are tmpfs without the overlay module:
-	// the native snapshotter (copies) works on any file system.
-	config := fmt.Sprintf(`version = 2
-root = %q
-state = %q
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = %q
-[plugins."io.containerd.internal.v1.opt"]
-  path = %q
-`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), c.socket, filepath.Join(dir, "opt"))
-	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	logf, err := os.Create(filepath.Join(dir, "containerd.log"))
+	c := &containerd{dir: dir, shimBase: filepath.Join(dir, "ember-shim")}
+	env = append([]string{"PATH=" + path("bin") + ":" + os.Getenv("PATH"), "EMBER_SHIM_STATE_DIR=" + c.shimBase}, env...)
+	d, err := ctrd.Start(ctrd.Options{Dir: dir, Env: env})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v (run this test with scripts/e2e, which stages Debian's containerd)", err)
 	}
-	defer logf.Close()
-	c.cmd = exec.Command(bin, "--config", filepath.Join(dir, "config.toml"))
-	c.cmd.Env = append(os.Environ(), "PATH="+path("bin")+":"+os.Getenv("PATH"), "EMBER_SHIM_STATE_DIR="+c.shimBase)
-	c.cmd.Env = append(c.cmd.Env, env...)
-	c.cmd.Stdout, c.cmd.Stderr = logf, logf
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.stop(t) })
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if r := c.run(t, "version"); r.code == 0 {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatalf("containerd did not answer on %s within 30 s: %s; its log:\n%s", c.socket, r.stderr, c.log())
+	c.Daemon = d
+	t.Cleanup(func() {
+		d.Stop()
+		if t.Failed() {
+			t.Logf("containerd's log:\n%s", d.Log())
 		}
-	}
+	})
 	return c
-}
-
-// stop kills containerd by its pid and waits for it.
-func (c *containerd) stop(t *testing.T) {
-	c.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { c.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		c.cmd.Process.Kill()
-		<-done
-	}
-	if t.Failed() {
-		t.Logf("containerd's log:\n%s", c.log())
-	}
-}
-
-func (c *containerd) log() string {
-	b, _ := os.ReadFile(filepath.Join(c.dir, "containerd.log"))
-	return string(b)
 }
 
 // run runs ctr with args against this containerd (native snapshotter),
@@ -117,7 +64,7 @@ func (c *containerd) runInput(t *testing.T, input string, args ...string) execRe
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
 	defer cancel()
-	cmd := c.command(ctx, args...)
+	cmd := c.Command(ctx, args...)
 	if input != "" {
 		cmd.Stdin = strings.NewReader(input)
 	}
@@ -131,13 +78,6 @@ func (c *containerd) runInput(t *testing.T, input string, args ...string) execRe
 		t.Fatalf("ctr %s: %v after %v; stdout %q, stderr %q", strings.Join(args, " "), err, r.wall, r.stdout, r.stderr)
 	}
 	return r
-}
-
-// command is ctr with args against this containerd (native snapshotter).
-func (c *containerd) command(ctx context.Context, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, c.ctr, args...)
-	cmd.Env = append(os.Environ(), "CONTAINERD_ADDRESS="+c.socket, "CONTAINERD_SNAPSHOTTER=native", "CONTAINERD_NAMESPACE=default")
-	return cmd
 }
 
 // mustRun is run, failing the test unless ctr exits 0.

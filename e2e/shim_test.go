@@ -171,7 +171,7 @@ func execTerminal(t *testing.T, c *containerd, id string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := c.command(ctx, "task", "exec", "-t", "--exec-id", "tty", id, "sh", "-c", "sleep 2; stty size; test -t 0 && test -t 1 && echo on-a-terminal")
+	cmd := c.Command(ctx, "task", "exec", "-t", "--exec-id", "tty", id, "sh", "-c", "sleep 2; stty size; test -t 0 && test -t 1 && echo on-a-terminal")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	out := &lockedBuffer{start: time.Now(), marks: map[string]time.Duration{}}
