@@ -14,40 +14,77 @@ import (
 	"github.com/embervm/ember/vmm/kvm"
 )
 
+// Snapshot is a snapshot directory read and checked (OpenSnapshot): all
+// but the host's CPU, which needs KVM. Restore builds a VM from it without
+// reading the directory again, so a caller that needs the snapshot's
+// configuration first (ember restore starts the VM's networks from it)
+// reads state.json once, not twice.
+type Snapshot struct {
+	dir string
+	st  *snapshotState
+}
+
+// OpenSnapshot reads and checks the snapshot in dir without touching KVM:
+// its format and version, its memory file and its disks. Errors wrap
+// ErrBadSnapshot.
+func OpenSnapshot(dir string) (*Snapshot, error) {
+	st, err := readSnapshot(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Snapshot{dir: dir, st: st}, nil
+}
+
+// Config is the configuration of the snapshotted VM.
+func (s *Snapshot) Config() Config { return s.st.config() }
+
+// CheckHost checks that this host's KVM offers every CPU feature the
+// guest was using (Restore checks it too, before it creates anything).
+func (s *Snapshot) CheckHost() error {
+	sys, err := kvm.Open()
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	return checkHostCPU(s.dir, sys, s.st)
+}
+
 // CheckSnapshot checks everything Restore checks before it creates
 // anything: the snapshot's format and version, its memory file, its disks,
 // and that this host's KVM offers every CPU feature the guest was using.
 // It returns the configuration of the snapshotted VM. Errors wrap
 // ErrBadSnapshot (or say what is wrong with /dev/kvm).
 func CheckSnapshot(dir string) (Config, error) {
-	st, err := readSnapshot(dir)
+	s, err := OpenSnapshot(dir)
 	if err != nil {
 		return Config{}, err
 	}
-	sys, err := kvm.Open()
-	if err != nil {
+	if err := s.CheckHost(); err != nil {
 		return Config{}, err
 	}
-	defer sys.Close()
-	if err := checkHostCPU(dir, sys, st); err != nil {
-		return Config{}, err
-	}
-	return st.config(), nil
+	return s.Config(), nil
 }
 
-// Restore builds a VM from the snapshot in dir, ready to Run: the guest
-// continues where it was when the snapshot was taken. The snapshot is
-// checked in full (CheckSnapshot) before anything is created, and a failure
-// later on releases everything, so nothing is left half started. Guest
-// memory maps the memory file privately (guestmem.FromFile): nothing is
-// read up front, pages load when first touched, and the file is never
-// written. Disks are reopened at their recorded paths, and must be the
-// same, unchanged files.
-func Restore(dir string, io IO) (_ *VM, err error) {
-	st, err := readSnapshot(dir)
+// Restore builds a VM from the snapshot in dir, ready to Run
+// (OpenSnapshot, then Snapshot.Restore).
+func Restore(dir string, io IO) (*VM, error) {
+	s, err := OpenSnapshot(dir)
 	if err != nil {
 		return nil, err
 	}
+	return s.Restore(io)
+}
+
+// Restore builds a VM from the snapshot, ready to Run: the guest
+// continues where it was when the snapshot was taken. The host's CPU is
+// checked before anything is created, and a failure later on releases
+// everything, so nothing is left half started. Guest memory maps the
+// memory file privately (guestmem.FromFile): nothing is read up front,
+// pages load when first touched, and the file is never written. Disks are
+// reopened at their recorded paths, and must be the same, unchanged files
+// (OpenSnapshot checked them).
+func (s *Snapshot) Restore(io IO) (_ *VM, err error) {
+	dir, st := s.dir, s.st
 	v := &VM{cfg: st.config(), log: io.Log, input: io.ConsoleIn}
 	if vs := v.cfg.Vsock; vs != nil && io.VsockPath != "" {
 		v.cfg.Vsock = &VsockConfig{CID: vs.CID, Path: io.VsockPath}
@@ -77,9 +114,9 @@ func Restore(dir string, io IO) (_ *VM, err error) {
 		{"device state", func() error { return v.restoreDevices(st) }},
 		{"clock", func() error { return v.restoreClock(st.Machine.Clock) }},
 	}
-	for _, s := range steps {
-		if err := s.fn(); err != nil {
-			return nil, fmt.Errorf("restore %s: %s: %w", dir, s.name, err)
+	for _, step := range steps {
+		if err := step.fn(); err != nil {
+			return nil, fmt.Errorf("restore %s: %s: %w", dir, step.name, err)
 		}
 	}
 	v.Created = time.Now()

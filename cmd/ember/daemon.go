@@ -49,13 +49,18 @@ const daemonReady = "ok"
 
 // vmSpec is a detached VM's config.json.
 type vmSpec struct {
-	Name    string      `json:"name"`
-	Config  vmm.Config  `json:"config"`
-	Restore string      `json:"restore,omitempty"` // snapshot directory to restore from (ember restore)
-	Confine confineSpec `json:"confine"`
+	Name    string     `json:"name"`
+	Config  vmm.Config `json:"config"`
+	Restore string     `json:"restore,omitempty"` // snapshot directory to restore from (ember restore)
+	// RestoreNets (ember restore --net): the snapshot's network
+	// interfaces anew, in place of its own (snapshot.go).
+	RestoreNets []vmm.NetConfig `json:"restore_nets,omitempty"`
+	Confine     confineSpec     `json:"confine"`
 	// AutoRemove (ember start --rm): the VM process removes the state
 	// directory when the VM ends, instead of keeping it for 'ember rm'.
 	AutoRemove bool `json:"auto_remove,omitempty"`
+
+	snap *vmm.Snapshot // the snapshot of Restore, once opened (openRestore)
 }
 
 // startedTimeout bounds how long the VM may take from process start to
@@ -113,6 +118,9 @@ func runDaemon(dir string, ready func()) (err error) {
 	}
 	defer mux.Close()
 	if err := mux.Listen(d.File(state.ConsoleSocket)); err != nil {
+		return err
+	}
+	if err := openRestore(d, &spec); err != nil { // snapshot.go
 		return err
 	}
 	log := spec.Confine.Log.logger(os.Stderr, spec.Name) // stderr is the VM's ember.log

@@ -83,7 +83,14 @@ func TestRestoreNets(t *testing.T) {
 	snap := vmm.Config{Devices: vmm.Devices{Nets: []vmm.NetConfig{{User: &vmm.UserNet{}, MAC: mac}}}}
 	cfg := snap
 	o := restoreOptions{nets: []string{"user,hostfwd=tcp::18081-:8080"}}
-	if err := o.replaceNets(&cfg); err != nil {
+	replace := func(cfg *vmm.Config) error {
+		nets, err := o.parseNets()
+		if err != nil {
+			return err
+		}
+		return replaceNets(cfg, nets)
+	}
+	if err := replace(&cfg); err != nil {
 		t.Fatal(err)
 	}
 	if n := cfg.Nets[0]; n.String() != "user,hostfwd=tcp:127.0.0.1:18081-:8080" || n.MAC.String() != mac.String() {
@@ -91,7 +98,7 @@ func TestRestoreNets(t *testing.T) {
 	}
 	cfg = snap
 	o.nets = []string{"tap=tap0"}
-	if err := o.replaceNets(&cfg); err == nil || !strings.Contains(err.Error(), "--net: net0: the snapshot's is --net user, not tap=tap0") {
+	if err := replace(&cfg); err == nil || !strings.Contains(err.Error(), "--net: net0: the snapshot's is --net user, not tap=tap0") {
 		t.Fatalf("restore --net tap=tap0 of a user network: %v", err)
 	}
 }

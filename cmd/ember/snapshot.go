@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -69,9 +71,9 @@ var restoreCommand = command{
 	long: "Starts a VM from the snapshot in DIR ('ember snapshot'): the guest goes on where it was.\n" +
 		"Like 'ember start', the VM runs detached, named --name (default: DIR's base name), and\n" +
 		"the command returns once it runs; with --foreground it runs here instead, its console\n" +
-		"on this terminal (Ctrl-A x stops it). The snapshot is checked first (format version,\n" +
-		"memory file, disks unchanged, CPU features offered by this host): a bad one is refused\n" +
-		"with a message and nothing is started. Guest memory is mapped from the snapshot, not\n" +
+		"on this terminal (Ctrl-A x stops it). The snapshot is checked before the VM is built\n" +
+		"(format version, memory file, disks unchanged, CPU features offered by this host): a bad\n" +
+		"one is refused with a message, and nothing is left running or behind. Guest memory is mapped from the snapshot, not\n" +
 		"read: pages load as the guest touches them, and the snapshot is never modified, so it\n" +
 		"can be restored any number of times.",
 	setup: func(fs *pflag.FlagSet) func([]string) error {
@@ -105,12 +107,8 @@ func (o *restoreOptions) run(args []string) error {
 	if err != nil {
 		return err
 	}
-	// Refuse a bad snapshot before creating anything.
-	cfg, err := vmm.CheckSnapshot(dir)
+	nets, err := o.parseNets()
 	if err != nil {
-		return err
-	}
-	if err := o.replaceNets(&cfg); err != nil {
 		return err
 	}
 	if o.foreground {
@@ -121,7 +119,7 @@ func (o *restoreOptions) run(args []string) error {
 		if err != nil {
 			return err
 		}
-		return restoreForeground(dir, cfg, o.console, o.bootTimes, conf)
+		return restoreForeground(dir, nets, o.console, o.bootTimes, conf)
 	}
 	if o.fs.Changed("console") || o.fs.Changed("boot-times") {
 		return usageErrorf("--console and --boot-times apply to --foreground only: a detached VM's console is 'ember console NAME'")
@@ -137,31 +135,70 @@ func (o *restoreOptions) run(args []string) error {
 	if err != nil {
 		return err
 	}
-	return startDetached(*o.stateDir, vmSpec{Name: name, Config: cfg, Restore: dir, Confine: conf})
+	spec := vmSpec{Name: name, Restore: dir, RestoreNets: nets, Confine: conf}
+	if conf.Jail != nil {
+		// The jail is built here from the VM's configuration (the files
+		// it may open), so this process reads the snapshot too.
+		if err := spec.openSnapshot(); err != nil {
+			return err
+		}
+		if err := spec.snap.CheckHost(); err != nil {
+			return err
+		}
+	}
+	return startDetached(*o.stateDir, spec)
 }
 
-// newVM builds a detached VM: restored from its snapshot if it has one,
-// else booted from its config.
+// openSnapshot reads and checks the snapshot spec.Restore names, and puts
+// its configuration in spec.Config, with the network interfaces
+// spec.RestoreNets asks for. The VM process of a detached restore calls it
+// (openRestore), so the snapshot is read once, where the VM is built;
+// Restore checks the host's CPU before it creates anything.
+func (spec *vmSpec) openSnapshot() error {
+	snap, err := vmm.OpenSnapshot(spec.Restore)
+	if err != nil {
+		return err
+	}
+	cfg := snap.Config()
+	if err := replaceNets(&cfg, spec.RestoreNets); err != nil {
+		return err
+	}
+	spec.Config, spec.snap = cfg, snap
+	return nil
+}
+
+// openRestore is the VM process's step for a restored VM (a spec with
+// Restore): it opens the snapshot and records the VM's configuration in
+// its config.json (ember restore left it out: the snapshot has it).
+func openRestore(d state.Dir, spec *vmSpec) error {
+	if spec.Restore == "" {
+		return nil
+	}
+	written := spec.Config.Memory != 0 // ember restore --jail wrote it
+	if err := spec.openSnapshot(); err != nil || written {
+		return err
+	}
+	b, err := json.MarshalIndent(spec, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(d.File(state.ConfigFile), append(b, '\n'), 0o600)
+}
+
+// newVM builds a detached VM: restored from its snapshot if it has one
+// (opened by openRestore), else booted from its config.
 func newVM(spec vmSpec, io vmm.IO) (*vmm.VM, error) {
-	if spec.Restore != "" {
+	if spec.snap != nil {
 		io.Nets = spec.Config.Nets // the frame sockets of fresh netds, the forwards asked for
-		return vmm.Restore(spec.Restore, io)
+		return spec.snap.Restore(io)
 	}
 	return vmm.New(spec.Config, io)
 }
 
-// replaceNets puts the --net interfaces in place of the snapshot's.
-func (o *restoreOptions) replaceNets(cfg *vmm.Config) error {
-	if len(o.nets) == 0 {
+// replaceNets puts the --net interfaces, if any, in place of the snapshot's.
+func replaceNets(cfg *vmm.Config, nets []vmm.NetConfig) error {
+	if len(nets) == 0 {
 		return nil
-	}
-	var nets []vmm.NetConfig
-	for _, s := range o.nets {
-		n, err := parseNet(s)
-		if err != nil {
-			return err
-		}
-		nets = append(nets, n)
 	}
 	if err := cfg.ReplaceNets(nets); err != nil {
 		return usageErrorf("--net: %w", err)
@@ -169,17 +206,34 @@ func (o *restoreOptions) replaceNets(cfg *vmm.Config) error {
 	return nil
 }
 
+// parseNets parses the --net flags: the snapshot's interfaces anew.
+func (o *restoreOptions) parseNets() ([]vmm.NetConfig, error) {
+	var nets []vmm.NetConfig
+	for _, s := range o.nets {
+		n, err := parseNet(s)
+		if err != nil {
+			return nil, err
+		}
+		nets = append(nets, n)
+	}
+	return nets, nil
+}
+
 // restoreForeground runs a VM restored from dir in this process, as
-// 'ember run' runs a booted one. cfg is the snapshot's configuration,
-// with the network interfaces asked for.
-func restoreForeground(dir string, cfg vmm.Config, consoleFlag, bootTimes string, conf confineSpec) error {
-	nets, err := vmNets(&cfg, nil)
+// 'ember run' runs a booted one, with the network interfaces asked for.
+func restoreForeground(dir string, nets []vmm.NetConfig, consoleFlag, bootTimes string, conf confineSpec) error {
+	spec := vmSpec{Restore: dir, RestoreNets: nets}
+	if err := spec.openSnapshot(); err != nil {
+		return err
+	}
+	cfg := spec.Config
+	netds, err := vmNets(&cfg, nil)
 	if err != nil {
 		return err
 	}
-	defer closeNets(nets)
+	defer closeNets(netds)
 	return runForeground(consoleFlag, bootTimes, conf, func(cio vmm.IO) (*vmm.VM, error) {
 		cio.Nets = cfg.Nets
-		return vmm.Restore(dir, cio)
+		return spec.snap.Restore(cio)
 	})
 }
