@@ -171,7 +171,7 @@ func execTerminal(t *testing.T, c *containerd, id string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := c.Command(ctx, "task", "exec", "-t", "--exec-id", "tty", id, "sh", "-c", "sleep 2; stty size; test -t 0 && test -t 1 && echo on-a-terminal")
+	cmd := c.Command(ctx, "task", "exec", "-t", "--exec-id", "tty", id, "sh", "-c", "sleep 2; stty size; test -t 0 && test -t 1 && echo on-a-terminal; tty | sed s/[0-9]*$/N/")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	out := &lockedBuffer{start: time.Now(), marks: map[string]time.Duration{}}
@@ -180,7 +180,8 @@ func execTerminal(t *testing.T, c *containerd, id string) {
 		t.Errorf("ctr task exec -t %s: %v; output %q", id, err, out.String())
 	}
 	time.Sleep(500 * time.Millisecond) // the last output, through the pty
-	if o := out.String(); !hasLine(o, "33 77") || !hasLine(o, "on-a-terminal") {
-		t.Errorf("ctr task exec -t %s sh -c 'stty size; test -t 0 && test -t 1 && echo on-a-terminal': output %q, want 33 77 and on-a-terminal", id, o)
+	// tty names the terminal: the container's /dev/pts is the guest's, bound.
+	if o := out.String(); !hasLine(o, "33 77") || !hasLine(o, "on-a-terminal") || !hasLine(o, "/dev/pts/N") {
+		t.Errorf("ctr task exec -t %s sh -c 'stty size; test -t 0 && test -t 1 && echo on-a-terminal; tty': output %q, want 33 77, on-a-terminal and /dev/pts/N", id, o)
 	}
 }

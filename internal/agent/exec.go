@@ -100,12 +100,12 @@ func start(req agentproto.ExecRequest) (*process, error) {
 }
 
 // credential is the command's user, group and supplementary groups, or nil
-// to keep the agent's. GID defaults to UID; Groups nil keeps the agent's.
+// to keep the agent's. GID defaults to UID; no Groups keeps the agent's.
 func credential(req agentproto.ExecRequest) *syscall.Credential {
-	if req.UID == nil && req.GID == nil && req.Groups == nil {
+	if req.UID == nil && req.GID == nil && len(req.Groups) == 0 {
 		return nil
 	}
-	c := &syscall.Credential{Uid: uint32(os.Getuid()), Gid: uint32(os.Getgid()), Groups: req.Groups, NoSetGroups: req.Groups == nil}
+	c := &syscall.Credential{Uid: uint32(os.Getuid()), Gid: uint32(os.Getgid()), Groups: req.Groups, NoSetGroups: len(req.Groups) == 0}
 	if req.UID != nil {
 		c.Uid, c.Gid = *req.UID, *req.UID
 	}

@@ -19,8 +19,9 @@ type ExecRequest struct {
 	Dir  string   `json:"dir,omitempty"` // working directory (default /)
 	UID  *uint32  `json:"uid,omitempty"` // run as this user (default: the agent's, root)
 	GID  *uint32  `json:"gid,omitempty"` // and group (default: UID's, i.e. the same number, or the agent's)
-	// Groups: supplementary groups. Nil keeps the agent's; non-nil (even
-	// empty) sets exactly these.
+	// Groups: the supplementary groups, exactly these. Empty (also [] on
+	// the wire: omitempty, so requests without it stay readable by older
+	// agents) keeps the agent's, which has none (it is init's child).
 	Groups []uint32 `json:"groups,omitempty"`
 	// Root: a guest directory the command is chrooted into (a container's
 	// root, e.g. /run/ember/rootfs). Argv[0] is looked up in PATH inside
