@@ -95,7 +95,7 @@ func TestRmForceAndAllExited(t *testing.T) {
 	if dirs, _ := state.List(base); len(dirs) != 1 || dirs[0].Name != "up" {
 		t.Fatalf("after rm --all-exited: %v, want only up", dirs)
 	}
-	// --force: the pid is not an ember VM process here, so killVM refuses
+	// --force: the pid is not an ember VM process here, so state.Dir.Kill refuses
 	// to signal it; the refusal must say so rather than remove a live VM.
 	if err := rm(base, "up", true); err == nil || !strings.Contains(err.Error(), "not its ember process") {
 		t.Fatalf("rm --force of a non-ember pid: %v", err)

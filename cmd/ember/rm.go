@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -58,7 +59,7 @@ func rm(base, name string, force bool) error {
 			return serr
 		}
 		if st.Alive {
-			if err := killVM(d, st.PID); err != nil {
+			if err := d.Kill(context.Background(), st.PID); err != nil {
 				return err
 			}
 		}

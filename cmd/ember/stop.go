@@ -40,10 +40,10 @@ func stop(args []string, stateDir string, timeout time.Duration) error {
 	defer cancel()
 	how := "" // the guest shut down
 	if err := d.WaitDead(ctx); err == nil {
-		waitExited(st.PID, 5*time.Second)
+		state.WaitExited(st.PID, 5*time.Second)
 	} else {
 		fmt.Fprintf(os.Stderr, "ember stop: %s did not shut down within %v: killing it\n", d.Name, timeout)
-		if err := killVM(d, st.PID); err != nil {
+		if err := d.Kill(context.Background(), st.PID); err != nil {
 			return err
 		}
 		how = fmt.Sprintf("did not shut down within %v: killed", timeout)
@@ -90,7 +90,7 @@ var killCommand = command{
 			if err != nil {
 				return err
 			}
-			if err := killVM(d, st.PID); err != nil {
+			if err := d.Kill(context.Background(), st.PID); err != nil {
 				return err
 			}
 			_, _, err = recordDeath(d, st.PID)

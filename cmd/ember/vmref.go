@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -90,41 +87,4 @@ const apiTimeout = 10 * time.Second
 
 func apiContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), apiTimeout)
-}
-
-// killVM SIGKILLs the VM's process, after checking the pid is that VM's
-// ember process, and waits until it is gone.
-func killVM(d state.Dir, pid int) error {
-	if pid == 0 {
-		return fmt.Errorf("VM %s has no pid recorded yet: try again in a moment", d.Name)
-	}
-	if !state.IsVMProcess(pid, d) {
-		return fmt.Errorf("VM %s: pid %d is not its ember process; not killing it", d.Name, pid)
-	}
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("kill VM %s (pid %d): %w", d.Name, pid, err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := d.WaitDead(ctx); err != nil {
-		return fmt.Errorf("VM %s (pid %d) still alive after SIGKILL: %w", d.Name, pid, err)
-	}
-	waitExited(pid, 5*time.Second)
-	return nil
-}
-
-// waitExited waits (bounded) until pid no longer runs: gone, or a zombie
-// waiting for its parent. The VM's lock is released while the process
-// exits; this makes "no process left" hold when the command returns.
-func waitExited(pid int, d time.Duration) {
-	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err != nil {
-			return
-		}
-		// The state follows the parenthesised command name.
-		if i := strings.LastIndexByte(string(b), ')'); i < 0 || strings.HasPrefix(string(b[i+1:]), " Z") || strings.HasPrefix(string(b[i+1:]), " X") {
-			return
-		}
-	}
 }
