@@ -84,6 +84,14 @@ func TestExecAndCp(t *testing.T) {
 	if x := emberSplit(t, 0, 0, "exec", "-e", "A=b c", "-w", "/tmp", "-u", "1000:1000", name, "sh", "-c", `echo "$A $(pwd) $(id -u):$(id -g)"`); x.stdout != "b c /tmp 1000:1000\n" || x.code != 0 {
 		t.Errorf("env, dir, user: stdout %q, stderr %q, exit %d", x.stdout, x.stderr, x.code)
 	}
+	// init names the guest (ember's kernel has no /proc/sys: init must
+	// not rely on it) and prints no error on the console doing so.
+	if x := emberSplit(t, 0, 0, "exec", name, "--", "hostname"); x.stdout != "ember\n" || x.code != 0 {
+		t.Errorf("hostname: stdout %q, stderr %q, exit %d", x.stdout, x.stderr, x.code)
+	}
+	if log := emberQuick(t, "logs", name).out; strings.Contains(log, "/init: ") {
+		t.Errorf("init complained on the console:\n%s", log)
+	}
 	if x := emberSplit(t, 2*time.Second, syscall.SIGINT, "exec", name, "--", "sleep", "60"); x.code != 130 {
 		t.Errorf("SIGINT to ember exec of sleep: exit %d (want 130), stderr %q, after %v", x.code, x.stderr, x.wall)
 	}
