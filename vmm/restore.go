@@ -49,22 +49,6 @@ func (s *Snapshot) CheckHost() error {
 	return checkHostCPU(s.dir, sys, s.st)
 }
 
-// CheckSnapshot checks everything Restore checks before it creates
-// anything: the snapshot's format and version, its memory file, its disks,
-// and that this host's KVM offers every CPU feature the guest was using.
-// It returns the configuration of the snapshotted VM. Errors wrap
-// ErrBadSnapshot (or say what is wrong with /dev/kvm).
-func CheckSnapshot(dir string) (Config, error) {
-	s, err := OpenSnapshot(dir)
-	if err != nil {
-		return Config{}, err
-	}
-	if err := s.CheckHost(); err != nil {
-		return Config{}, err
-	}
-	return s.Config(), nil
-}
-
 // Restore builds a VM from the snapshot in dir, ready to Run
 // (OpenSnapshot, then Snapshot.Restore).
 func Restore(dir string, io IO) (*VM, error) {

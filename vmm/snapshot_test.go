@@ -300,8 +300,8 @@ func TestRestoreRefusesChangedDisk(t *testing.T) {
 	if err := os.Chtimes(disk, later, later); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := CheckSnapshot(dir); !errors.Is(err, ErrBadSnapshot) || !strings.Contains(err.Error(), "changed since the snapshot") {
-		t.Errorf("CheckSnapshot after the disk changed: %v", err)
+	if _, err := OpenSnapshot(dir); !errors.Is(err, ErrBadSnapshot) || !strings.Contains(err.Error(), "changed since the snapshot") {
+		t.Errorf("OpenSnapshot after the disk changed: %v", err)
 	}
 	if r, err := Restore(dir, IO{ConsoleOut: io.Discard}); err == nil {
 		r.Close()
