@@ -14,7 +14,8 @@ import (
 )
 
 // Systems lists the systems Measure knows, in display order.
-var Systems = []string{"ember", "ember-console-off", "ember-setup", "ember-restore", "gokvm", "qemu", "crun", "runc"}
+var Systems = []string{"ember", "ember-vmlinux", "ember-console-off", "ember-setup", "ember-restore", "gokvm",
+	"qemu", "qemu-vmlinux", "qemu-setup", "crun", "runc"}
 
 // Config says what to run and how.
 type Config struct {
@@ -23,6 +24,7 @@ type Config struct {
 	VMRuns    int      // timed runs per VM system
 	Warmup    int      // untimed runs before them, per system
 	Kernel    string
+	Vmlinux   string // the same kernel as an ELF vmlinux, for ember-vmlinux and qemu-vmlinux (PVH boot)
 	Initrd    string
 	Cmdline   string // the full kernel command line every VM gets
 	MemoryMiB int
@@ -79,6 +81,8 @@ type target struct {
 	runs int
 	run  func(ctx context.Context, memory bool) (Run, procResult, error)
 	stop func() // stops what the target started, or nil
+	// noMemory: the target has no memory run (it never runs a guest).
+	noMemory bool
 }
 
 // Measure runs every system of cfg and returns the report. A system that cannot
@@ -115,7 +119,7 @@ func Measure(ctx context.Context, cfg Config) (*Report, error) {
 	p := &progress{w: cfg.Progress, tty: cfg.ProgressTTY}
 	for _, t := range targets {
 		p.total += cfg.Warmup + t.runs
-		if !cfg.NoMemory {
+		if !cfg.NoMemory && !t.noMemory {
 			p.total++
 		}
 	}
@@ -148,6 +152,9 @@ func Measure(ctx context.Context, cfg Config) (*Report, error) {
 	for _, t := range targets {
 		if cfg.NoMemory {
 			break
+		}
+		if t.noMemory {
+			continue
 		}
 		if err := memoryRun(ctx, p, &cfg, t); err != nil {
 			return rep, err
@@ -226,6 +233,13 @@ func newTarget(cfg *Config, name, tmp string) *target {
 			return bad(KindVM, "/dev/kvm here is "+cfg.Env.KVM+": it cannot boot Linux (use ember-setup, or make bench: it boots them in the test host)")
 		}
 		return emberTarget(cfg, name, tmp)
+	case "ember-vmlinux":
+		if !cfg.Env.CanBootLinux() {
+			return bad(KindVM, "/dev/kvm here is "+cfg.Env.KVM+": it cannot boot Linux")
+		}
+		c := *cfg
+		c.Kernel = cfg.Vmlinux
+		return emberTarget(&c, name, tmp)
 	case "ember-setup":
 		return emberTarget(cfg, name, tmp)
 	case "ember-restore":
@@ -233,14 +247,20 @@ func newTarget(cfg *Config, name, tmp string) *target {
 			return bad(KindVM, "/dev/kvm here is "+cfg.Env.KVM+": it cannot boot the guest to snapshot (make bench runs it in the test host)")
 		}
 		return restoreTarget(cfg, name, tmp) // restore.go
-	case "gokvm", "qemu":
+	case "gokvm", "qemu", "qemu-vmlinux", "qemu-setup":
 		if !cfg.Env.CanBootLinux() {
 			return bad(KindVM, "/dev/kvm here is "+cfg.Env.KVM+": it cannot boot Linux (make bench boots VMs in the test host)")
 		}
-		bin := map[string]string{"gokvm": "gokvm", "qemu": "qemu-system-x86_64"}[name]
+		bin := "qemu-system-x86_64"
+		if name == "gokvm" {
+			bin = "gokvm"
+		}
 		path, err := findPeer(cfg, bin)
 		if err != nil {
 			return bad(KindVM, err.Error())
+		}
+		if name == "qemu-setup" {
+			return qemuSetupTarget(cfg, path, tmp) // qemu.go
 		}
 		return vmPeerTarget(cfg, name, path)
 	case "crun", "runc":

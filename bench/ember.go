@@ -34,6 +34,9 @@ func emberTarget(cfg *Config, name, tmp string) *target {
 	case "ember":
 		sys.Label = "ember"
 		sys.Notes = append(sys.Notes, "ready = the guest's boot-timer write (123); set-up, kernel and user space from --boot-times; console piped to the benchmark")
+	case "ember-vmlinux":
+		sys.Label = "ember, vmlinux"
+		sys.Notes = append(sys.Notes, "boots "+cfg.Kernel+" (ELF vmlinux, PVH entry); otherwise as ember")
 	case "ember-console-off":
 		sys.Label, console = "ember, console off", "none"
 	case "ember-setup":

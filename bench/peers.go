@@ -17,13 +17,9 @@ import (
 // without noapic). Its own tests use noapic too.
 const gokvmParams = "lpj=5000000 noapic"
 
-// qemuMachine is QEMU's microvm with no ACPI, no option ROMs and no RTC,
-// and an ISA serial port; -device i8042 gives the guest's reboot=k a
-// keyboard controller, without which QEMU never exits.
-const qemuMachine = "microvm,acpi=off,x-option-roms=off,rtc=off,isa-serial=on"
-
-// vmPeerTarget runs gokvm or QEMU microvm on the same kernel and initramfs,
-// timed to the console line the guest's init prints when ready.
+// vmPeerTarget runs gokvm or QEMU microvm on the same kernel and initramfs
+// (qemu-vmlinux: QEMU on the vmlinux, by PVH), timed to the console line
+// the guest's init prints when ready.
 func vmPeerTarget(cfg *Config, name, path string) *target {
 	sys := &System{Name: name, Kind: KindVM, Place: cfg.Env.Place}
 	var args []string
@@ -39,13 +35,15 @@ func vmPeerTarget(cfg *Config, name, path string) *target {
 		sys.Notes = append(sys.Notes, "kernel command line + \""+gokvmParams+"\": without them gokvm's guest hangs (delay-loop calibration; IO-APIC)",
 			"ready = console line \""+markerReady+"\"; gokvm is killed right then: it does not exit when the guest reboots (no exit time), and test hosts froze after its guest's reboot")
 		stop, grace = markerReady, 0
-	case "qemu":
+	case "qemu", "qemu-vmlinux":
 		sys.Label = "QEMU microvm"
 		sys.Version = firstLine(path, "--version")
-		args = []string{path, "-M", qemuMachine, "-accel", "kvm", "-cpu", "host",
-			"-m", strconv.Itoa(cfg.MemoryMiB), "-smp", strconv.Itoa(cfg.CPUs),
-			"-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio", "-no-reboot",
-			"-device", "i8042", "-kernel", cfg.Kernel, "-initrd", cfg.Initrd, "-append", cfg.Cmdline}
+		kernel := cfg.Kernel
+		if name == "qemu-vmlinux" {
+			sys.Label, kernel = "QEMU microvm, vmlinux", cfg.Vmlinux
+			sys.Notes = append(sys.Notes, "boots "+kernel+" (ELF vmlinux, PVH entry)")
+		}
+		args = qemuArgs(cfg, path, kernel, "stdio")
 		sys.Notes = append(sys.Notes, "ready = console line \""+markerReady+"\" (QEMU does not see the boot-timer address); exits on the guest's i8042 reset")
 	}
 	sys.Command = args

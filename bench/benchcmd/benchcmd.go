@@ -64,7 +64,7 @@ func Setup(fs *pflag.FlagSet, o Options) func(args []string) error {
 	runs := fs.Int("runs", 10, "timed runs per system, after the warm-up")
 	vmRuns := fs.Int("vm-runs", 0, "timed runs per VM system (default: --runs)")
 	warmup := fs.Int("warmup", 1, "untimed warm-up runs per system")
-	vs := fs.String("vs", "crun,runc,gokvm,qemu", "peers to compare with: crun, runc, gokvm, qemu (comma-separated; empty for none)")
+	vs := fs.String("vs", "crun,runc,gokvm,qemu", "peers to compare with: crun, runc, gokvm, qemu, qemu-setup (QEMU to its first KVM_RUN only) (comma-separated; empty for none)")
 	emberMode := fs.String("ember", "auto", "ember runs: full (console on and off), boot (console on only), setup (VMM set-up only), off, auto (full where Linux can boot, else setup)")
 	emberDelay := fs.Duration("ember-delay", 0, "wait this long between each ember run's start and its exec: a deliberately slower ember, to check a regression guard")
 	jsonPath := fs.String("json", "", "write every run and the environment as JSON to FILE")
@@ -76,6 +76,7 @@ func Setup(fs *pflag.FlagSet, o Options) func(args []string) error {
 	memRun := fs.Bool("memory-run", true, "after the timed runs, one more run per system to sample its memory (--memory-run=false to skip)")
 	from := fs.String("from", "", "run nothing: start from this --json FILE (then --append, --merge, and print or write it)")
 	kernel := fs.String("kernel", "guest-images/out/bzImage", "guest kernel")
+	vmlinux := fs.String("vmlinux", "", "also boot this ELF vmlinux (PVH) under ember and, with --vs qemu, under QEMU")
 	initrd := fs.String("initrd", "guest-images/out/initramfs.cpio.gz", "guest initramfs")
 	cmdline := fs.String("cmdline", `ember.cmd="true"`, "kernel command line, after: "+vmm.DefaultCmdline)
 	memory := fs.String("memory", "256M", "guest memory")
@@ -105,6 +106,10 @@ func Setup(fs *pflag.FlagSet, o Options) func(args []string) error {
 			}
 			if err := addVariants(&cfg, *variants, *variantKernels); err != nil {
 				return err
+			}
+			if *vmlinux != "" {
+				cfg.Vmlinux = *vmlinux
+				cfg.Systems = addVmlinux(cfg.Systems)
 			}
 			if *restore {
 				cfg.Systems = append(cfg.Systems, "ember-restore")
@@ -205,6 +210,18 @@ func addVariants(cfg *bench.Config, cmdlines, kernels []string) error {
 	return nil
 }
 
+// addVmlinux puts ember-vmlinux after ember and qemu-vmlinux after qemu.
+func addVmlinux(systems []string) []string {
+	var out []string
+	for _, s := range systems {
+		out = append(out, s)
+		if s == "ember" || s == "qemu" {
+			out = append(out, s+"-vmlinux")
+		}
+	}
+	return out
+}
+
 // baseConfig checks the run counts and finds the place and ember.
 func baseConfig(runs, vmRuns, warmup int, o Options) (bench.Config, error) {
 	if vmRuns == 0 {
@@ -253,10 +270,10 @@ func benchConfig(runs, vmRuns, warmup int, vs, emberMode string, o Options) (ben
 	for _, p := range strings.Split(vs, ",") {
 		switch p = strings.TrimSpace(p); p {
 		case "":
-		case "crun", "runc", "gokvm", "qemu":
+		case "crun", "runc", "gokvm", "qemu", "qemu-setup":
 			cfg.Systems = append(cfg.Systems, p)
 		default:
-			return cfg, usageErrorf("--vs: unknown peer %q (use crun, runc, gokvm, qemu)", p)
+			return cfg, usageErrorf("--vs: unknown peer %q (use crun, runc, gokvm, qemu, qemu-setup)", p)
 		}
 	}
 	if len(cfg.Systems) == 0 {
