@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -106,17 +105,6 @@ func TestParseNet(t *testing.T) {
 		if _, err := parseNet(bad); err == nil || !strings.Contains(err.Error(), "--net") {
 			t.Errorf("parseNet(%q) = %v, want an error naming --net", bad, err)
 		}
-	}
-}
-
-func TestDaemonEnv(t *testing.T) {
-	got := daemonEnv([]string{"A=1", "GODEBUG=gctrace=1", "B=2"})
-	want := []string{"A=1", "B=2", "GODEBUG=gctrace=1,disablethp=1"}
-	if !slices.Equal(got, want) {
-		t.Errorf("daemonEnv = %q, want %q", got, want)
-	}
-	if got := daemonEnv([]string{"A=1"}); !slices.Equal(got, []string{"A=1", "GODEBUG=disablethp=1"}) {
-		t.Errorf("daemonEnv without GODEBUG = %q", got)
 	}
 }
 

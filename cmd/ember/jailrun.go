@@ -62,7 +62,7 @@ func runJailed(cfg vmm.Config, j *jail.Spec) error {
 	cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
 	cmd.Args[0] = os.Args[0]
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = append(daemonEnv(os.Environ()), jailEnv+"="+string(b))
+	cmd.Env = append(os.Environ(), jailEnv+"="+string(b))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := passNets(cfg, cmd); err != nil {
 		return err

@@ -82,7 +82,7 @@ func startNetd(c netdConfig, n vmm.NetConfig, o netdOptions) (*netdProc, error) 
 	log := cmp.Or(o.stderr, os.Stderr)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.ExtraFiles = []*os.File{peer, statusW}
-	cmd.Env = append(daemonEnv(os.Environ()), netdEnv+"="+string(env))
+	cmd.Env = append(os.Environ(), netdEnv+"="+string(env))
 	// Its own process group: a terminal's ^C is for the VM, not for it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if o.pdeathsig {

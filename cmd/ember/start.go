@@ -181,7 +181,6 @@ func spawn(d state.Dir, spec vmSpec, lock *state.Lock) error {
 	cmd.Stdout, cmd.Stderr = logFile, logFile // stdin: /dev/null
 	cmd.ExtraFiles = []*os.File{lock.File(), statusW}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	cmd.Env = daemonEnv(os.Environ())
 	var nets netds
 	if spec.Confine.Jail != nil {
 		cg, err := jailCommand(spec.Confine.Jail, cmd)
@@ -278,25 +277,4 @@ func lastLines(path string, n int) string {
 		return s
 	}
 	return "nothing logged"
-}
-
-// daemonEnv is the VM process's environment: the caller's, with
-// GODEBUG=disablethp=1 added. Where transparent huge pages are "always"
-// (the test host's Debian kernel), the Go heap's first 4 MiB were two huge
-// pages, 4 MiB resident for about 0.7 MiB in use; a VM process lives long,
-// so it does without them (guest RAM keeps its huge pages). The setting
-// can only come from the environment: //go:debug does not know it.
-func daemonEnv(env []string) []string {
-	out := make([]string, 0, len(env)+1)
-	godebug := "disablethp=1"
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "GODEBUG="); ok {
-			if v != "" {
-				godebug = v + ",disablethp=1"
-			}
-			continue
-		}
-		out = append(out, kv)
-	}
-	return append(out, "GODEBUG="+godebug)
 }
