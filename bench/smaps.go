@@ -18,6 +18,9 @@ type RSS struct {
 	OtherKiB int64 // outside guest RAM: the VMM's own memory
 	FileKiB  int64 // of which in file-backed mappings (its binary, libraries)
 	GuestKiB int64 // in mappings taken for guest RAM
+
+	// Of those, in transparent huge pages (AnonHugePages).
+	OtherHugeKiB, GuestHugeKiB int64
 }
 
 // ReadSmaps reads /proc/PID/smaps; see ParseSmaps.
@@ -30,7 +33,7 @@ func ReadSmaps(pid int, guestKiB int64) (RSS, error) {
 	return ParseSmaps(f, guestKiB)
 }
 
-// ParseSmaps sums the Rss of every mapping in an smaps listing. A mapping
+// ParseSmaps sums the Rss (and AnonHugePages) of every mapping in an smaps listing. A mapping
 // whose size is guestKiB up to guestKiB+16 MiB counts as guest RAM (every
 // VMM here maps the guest RAM as one such block); the rest is the
 // process's own memory, of which file-backed mappings (inode not 0: not
@@ -57,18 +60,22 @@ func ParseSmaps(r io.Reader, guestKiB int64) (RSS, error) {
 			continue
 		}
 		switch key {
-		case "Size", "Rss":
+		case "Size", "Rss", "AnonHugePages":
 			n, err := strconv.ParseInt(f[0], 10, 64)
 			if err != nil {
 				return RSS{}, fmt.Errorf("smaps: %q: %w", line, err)
 			}
-			if key == "Size" {
+			guest := guestKiB > 0 && size >= guestKiB && size <= guestKiB+guestSlackKiB
+			switch {
+			case key == "Size":
 				size = n
-				continue
-			}
-			if guestKiB > 0 && size >= guestKiB && size <= guestKiB+guestSlackKiB {
+			case key == "AnonHugePages" && guest:
+				out.GuestHugeKiB += n
+			case key == "AnonHugePages":
+				out.OtherHugeKiB += n
+			case guest:
 				out.GuestKiB += n
-			} else {
+			default:
 				out.OtherKiB += n
 				if file {
 					out.FileKiB += n

@@ -3,14 +3,13 @@
 package e2e
 
 import (
-	"bufio"
-	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/embervm/ember/bench"
 )
 
 // TestHeapWithoutHugePages: where transparent huge pages are "always" (the
@@ -47,10 +46,11 @@ func TestHeapWithoutHugePages(t *testing.T) {
 			t.Fatalf("the guest was not ready within %v:\n%s", bootTimeout, out.String())
 		}
 	}
-	guestKiB, otherKiB, err := anonHugeKiB(cmd.Process.Pid, 256<<10)
+	rss, err := bench.ReadSmaps(cmd.Process.Pid, 256<<10)
 	if err != nil {
 		t.Fatal(err)
 	}
+	guestKiB, otherKiB := rss.GuestHugeKiB, rss.OtherHugeKiB
 	t.Logf("huge pages: guest RAM %d KiB, the rest %d KiB", guestKiB, otherKiB)
 	if guestKiB == 0 {
 		t.Errorf("guest RAM has no huge pages: THP is \"always\" here and guestmem asks for them")
@@ -58,35 +58,4 @@ func TestHeapWithoutHugePages(t *testing.T) {
 	if otherKiB != 0 {
 		t.Errorf("%d KiB of ember's own memory (outside guest RAM) is in huge pages: the Go heap should take none (Makefile: runtime.godebugDefault=disablethp=1)", otherKiB)
 	}
-}
-
-// anonHugeKiB sums AnonHugePages of process pid's mappings, apart for the
-// mapping of at least guestKiB (guest RAM) and the rest.
-func anonHugeKiB(pid int, guestKiB int64) (guest, other int64, err error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/smaps", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	defer f.Close()
-	var size int64
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		key, rest, ok := strings.Cut(sc.Text(), ":")
-		fields := strings.Fields(rest)
-		if !ok || len(fields) == 0 {
-			continue
-		}
-		n, _ := strconv.ParseInt(fields[0], 10, 64)
-		switch key {
-		case "Size":
-			size = n
-		case "AnonHugePages":
-			if size >= guestKiB {
-				guest += n
-			} else {
-				other += n
-			}
-		}
-	}
-	return guest, other, sc.Err()
 }
