@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/elastic/go-seccomp-bpf/arch"
 	"golang.org/x/sys/unix"
 )
 
@@ -63,10 +62,8 @@ func waitKill(pid int) (int, error) {
 
 // SyscallName names x86-64 system call nr ("syscall_N" if unknown).
 func SyscallName(nr int) string {
-	if info, err := arch.GetInfo("x86_64"); err == nil {
-		if name, ok := info.SyscallNumbers[nr]; ok {
-			return name
-		}
+	if nr >= 0 && nr < len(syscallNames) && syscallNames[nr] != "" {
+		return syscallNames[nr]
 	}
 	return "syscall_" + strconv.Itoa(nr)
 }

@@ -1,6 +1,7 @@
 package seccomp
 
 import (
+	"bytes"
 	"net"
 	"os"
 	"os/exec"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/embervm/ember/vmm/seccomp/policy"
 )
 
 // childEnv makes the test binary, run again by runChild, act as a VM
@@ -31,11 +34,7 @@ func TestMain(m *testing.M) {
 // running VM process does (threads, timers, GC, pipes, files); the others
 // make one forbidden call, which must kill the process before it returns.
 func child(what string) int {
-	f, err := New(false)
-	if err == nil {
-		err = f.Install()
-	}
-	if err != nil {
+	if err := New(false).Install(); err != nil {
 		println("install:", err.Error())
 		return 3
 	}
@@ -169,11 +168,7 @@ func TestForbiddenCallsKill(t *testing.T) {
 }
 
 func TestPolicy(t *testing.T) {
-	f, err := New(false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := f.Syscalls()
+	names := policy.Syscalls()
 	// socket is allowed for AF_UNIX only: TestForbiddenCallsKill's
 	// AF_INET socket is killed.
 	for _, bad := range []string{"execve", "execveat", "fork", "vfork", "clone3", "ptrace", "mount", "bpf", "init_module", "kill", "setuid", "process_vm_writev"} {
@@ -198,5 +193,50 @@ func TestParseKill(t *testing.T) {
 	}
 	if SyscallName(59) != "execve" {
 		t.Errorf("SyscallName(59) = %s", SyscallName(59))
+	}
+}
+
+// TestProgramIsCurrent checks that program_gen.go is what the generator
+// makes from the policy now: a change to the policy needs go generate.
+func TestProgramIsCurrent(t *testing.T) {
+	want, err := policy.Source()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile("program_gen.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("program_gen.go is not the policy's program: run go generate ./vmm/seccomp")
+	}
+}
+
+// TestLogOnly checks that the log-only filter differs from the killing one
+// exactly in its deny returns, and leaves the generated program alone.
+func TestLogOnly(t *testing.T) {
+	kill, logOnly := New(false).prog, New(true).prog
+	changed := 0
+	for i := range kill {
+		if kill[i] != logOnly[i] {
+			changed++
+			if kill[i].K != unix.SECCOMP_RET_KILL_PROCESS || logOnly[i].K != unix.SECCOMP_RET_LOG {
+				t.Errorf("instruction %d: %+v became %+v", i, kill[i], logOnly[i])
+			}
+		}
+	}
+	if changed == 0 {
+		t.Error("the log-only filter has no log return")
+	}
+	if program[len(program)-1] != kill[len(kill)-1] {
+		t.Error("New(true) changed the generated program")
+	}
+}
+
+func TestSyscallName(t *testing.T) {
+	for nr, want := range map[int]string{0: "read", 59: "execve", 165: "mount", 435: "clone3", -1: "syscall_-1", 100000: "syscall_100000"} {
+		if got := SyscallName(nr); got != want {
+			t.Errorf("SyscallName(%d) = %q, want %q", nr, got, want)
+		}
 	}
 }
