@@ -3,7 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
-	"runtime/metrics"
+	"runtime"
 	"sort"
 	"strconv"
 	"time"
@@ -43,11 +43,13 @@ func (s *Server) gauges(m *promtext.Set, state string) {
 		m.Add("ember_uptime_seconds", "seconds since the first vCPU entered the guest", promtext.Gauge, time.Since(bt.FirstRun).Seconds())
 	}
 	// The VMM's own memory, as the Go runtime sees it: guest RAM is
-	// mapped outside the Go heap and is not in it.
-	sample := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(sample)
-	m.Add("ember_vmm_go_memory_bytes", "memory the VMM's Go runtime holds (not guest RAM)", promtext.Gauge, float64(sample[0].Value.Uint64()))
-	m.Add("ember_vmm_go_heap_bytes", "bytes of live and unswept Go heap objects in the VMM", promtext.Gauge, float64(sample[1].Value.Uint64()))
+	// mapped outside the Go heap and is not in it. (ReadMemStats, not
+	// runtime/metrics: that package's initialisation builds its table of
+	// descriptions in every ember process, for one scrape's two numbers.)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m.Add("ember_vmm_go_memory_bytes", "memory the VMM's Go runtime holds (not guest RAM)", promtext.Gauge, float64(ms.Sys))
+	m.Add("ember_vmm_go_heap_bytes", "bytes of live and unswept Go heap objects in the VMM", promtext.Gauge, float64(ms.HeapAlloc))
 }
 
 // addStats adds st's counters.
