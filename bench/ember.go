@@ -41,7 +41,7 @@ func emberTarget(cfg *Config, name, tmp string) *target {
 		sys.Label, console = "ember, console off", "none"
 	case "ember-setup":
 		sys.Label, console = "ember, set-up only", "none"
-		sys.Notes = append(sys.Notes, fmt.Sprintf("/dev/kvm here cannot boot Linux: ember is stopped (SIGTERM) %v after start; only the VMM set-up (start to first KVM_RUN) counts", setupGrace))
+		sys.Notes = append(sys.Notes, fmt.Sprintf("set-up only: ember is stopped (SIGTERM) %v after start, whether or not /dev/kvm here can boot Linux; only the VMM set-up (start to first KVM_RUN) counts", setupGrace))
 	}
 	args := func(times string) []string {
 		return []string{cfg.Ember, "run", "--console", console, "--boot-times", times,

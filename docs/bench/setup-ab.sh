@@ -1,10 +1,10 @@
 #!/bin/sh
 # setup-ab.sh: time two or more ember binaries side by side in ONE test host, alternating
 # (docs/bench/setup-breakdown.md). Run it from the repo root, in the test host:
-#   scripts/testhost run --timeout 15m -- sh docs/bench/setup-ab.sh OUT ROUNDS MODE BIN...
+#   scripts/testhost run --timeout 15m -- env RUNS=10 sh docs/bench/setup-ab.sh OUT ROUNDS MODE BIN...
 # MODE is ember bench's --ember (setup: to the first KVM_RUN only; boot: to ready); each BIN
 # (a path under the repo) is copied to the test host's tmpfs and runs `ember bench --ember
-# MODE --vs ''` RUNS (default 10) times per round; OUT gets one --json file per binary and round.
+# MODE --vs ''` RUNS times per round (default 10; set inside the test host, as above); OUT gets one --json file per binary and round.
 set -e
 out=$1 rounds=$2 mode=$3
 shift 3
