@@ -25,8 +25,8 @@ import (
 // the process: how to find a call missing from the policy.
 const LogEnv = "EMBER_SECCOMP_LOG"
 
-// retKill and retLog are the two deny actions (BPF_RET|BPF_K with
-// SECCOMP_RET_KILL_PROCESS or SECCOMP_RET_LOG).
+// A deny in the program is retK (BPF_RET|BPF_K, return a constant) of
+// retKill; a log-only filter returns retLog there instead.
 const (
 	retK    = unix.BPF_RET | unix.BPF_K
 	retKill = unix.SECCOMP_RET_KILL_PROCESS
