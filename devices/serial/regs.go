@@ -10,7 +10,12 @@ const (
 // RXFIFOSize is the receive FIFO depth. A real 16550A has 16 bytes; a
 // deeper FIFO costs nothing here and means fewer interrupts per input
 // burst. Linux's driver drains the FIFO while LSR.DR is set, so the
-// depth is invisible to it.
+// depth is invisible to it, except to its size_fifo probe (256 bytes
+// looped back, then counted), which runs only in kernels built with
+// CONFIG_SERIAL_8250_16550A_VARIANTS (off in Debian's and ours): such a
+// kernel counts 64 and names the port a U6_16550A, which differs from a
+// 16550A in its 64-byte transmit load and its auto flow control (MCR
+// bit 5, ignored here), both harmless for an emulated port.
 const RXFIFOSize = 64
 
 // Register offsets from the base port (PC16550D datasheet, Table II).
