@@ -17,9 +17,9 @@ import (
 	"github.com/embervm/ember/vmm/kvm"
 )
 
-// Deny is the action for a call outside the list: the process is killed
+// deny is the action for a call outside the list: the process is killed
 // (SIGSYS). A log-only run swaps it for SECCOMP_RET_LOG in the program.
-const Deny = bpf.ActionKillProcess
+const deny = bpf.ActionKillProcess
 
 // Policy returns the allow-list as a go-seccomp-bpf policy.
 func Policy() (bpf.Policy, error) {
@@ -49,7 +49,7 @@ func Policy() (bpf.Policy, error) {
 	// ENOSYS, and callers fall back to clone (glibc's pthread_create does,
 	// in test binaries built with -race; Go's own runtime uses clone).
 	noClone3 := bpf.SyscallGroup{Names: []string{"clone3"}, Action: bpf.ActionErrno | bpf.Action(unix.ENOSYS)}
-	return bpf.Policy{DefaultAction: Deny, Syscalls: []bpf.SyscallGroup{allowed, noClone3}}, nil
+	return bpf.Policy{DefaultAction: deny, Syscalls: []bpf.SyscallGroup{allowed, noClone3}}, nil
 }
 
 // Program assembles the policy into the BPF instructions seccomp(2) loads.
@@ -95,11 +95,21 @@ func ioctlNumbers() ([]uintptr, error) {
 
 // Syscalls returns the names of the system calls the policy allows (some
 // only with given arguments: clone, ioctl, socket), sorted.
-func Syscalls() []string {
-	seen := map[string]bool{"clone": true, "socket": true, "ioctl": true}
-	for _, group := range [][]string{goRuntime, fileIO, sockets, files, shares, children} {
-		for _, n := range group {
+func Syscalls() ([]string, error) {
+	p, err := Policy()
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, g := range p.Syscalls {
+		if g.Action != bpf.ActionAllow {
+			continue
+		}
+		for _, n := range g.Names {
 			seen[n] = true
+		}
+		for _, n := range g.NamesWithCondtions {
+			seen[n.Name] = true
 		}
 	}
 	var names []string
@@ -107,5 +117,5 @@ func Syscalls() []string {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	return names
+	return names, nil
 }
